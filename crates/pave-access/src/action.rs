@@ -1,0 +1,89 @@
+//! The actions Pave authorizes. Each one is declared in the Cedar schema
+//! (`policies/pave.cedarschema`) with the resource type it applies to; a test
+//! checks the two lists agree.
+
+use std::fmt;
+
+/// What kind of resource an action is about, which decides the Cedar
+/// resource entity a request is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceKind {
+    /// The platform as a whole (`Pave::Platform::"pave"`).
+    Platform,
+    /// One API token (`Pave::Token::"<id>"`).
+    Token,
+}
+
+macro_rules! actions {
+    ($($variant:ident => $name:literal, $group:ident, $resource:ident;)*) => {
+        /// Every action a route, a CLI command or an engine can ask about.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Action {
+            $($variant,)*
+        }
+
+        impl Action {
+            /// Every action, in schema order.
+            pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
+
+            /// The Cedar action id, such as `token.create`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $name,)*
+                }
+            }
+
+            /// True for actions in the `read` group, which change nothing.
+            pub fn is_read(self) -> bool {
+                match self {
+                    $(Action::$variant => ActionGroup::$group == ActionGroup::Read,)*
+                }
+            }
+
+            /// The resource type the action applies to.
+            pub fn resource_kind(self) -> ResourceKind {
+                match self {
+                    $(Action::$variant => ResourceKind::$resource,)*
+                }
+            }
+        }
+    };
+}
+
+#[derive(PartialEq, Eq)]
+enum ActionGroup {
+    Read,
+    Write,
+}
+
+actions! {
+    SessionWhoami => "session.whoami", Read, Platform;
+    ServerMetrics => "server.metrics", Read, Platform;
+    ServerOpenapi => "server.openapi", Read, Platform;
+    TokenList => "token.list", Read, Platform;
+    TokenRead => "token.read", Read, Token;
+    TokenCreate => "token.create", Write, Platform;
+    TokenRevoke => "token.revoke", Write, Token;
+    PolicyRead => "policy.read", Read, Platform;
+    PolicyValidate => "policy.validate", Read, Platform;
+    PolicyCheck => "policy.check", Read, Platform;
+    PolicyWrite => "policy.write", Write, Platform;
+    AuditRead => "audit.read", Read, Platform;
+    AuditVerify => "audit.verify", Read, Platform;
+}
+
+impl Action {
+    /// Finds an action by its Cedar id.
+    pub fn parse(name: &str) -> Option<Action> {
+        Action::ALL
+            .iter()
+            .copied()
+            .find(|action| action.name() == name)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
+    }
+}

@@ -1,0 +1,364 @@
+//! Cedar decisions: turns a principal, an action and a resource into a Cedar
+//! request with the entities it needs, and answers allow or deny with the ids
+//! of the policies that decided.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+
+use cedar_policy::{
+    Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
+    PolicySet, Request, RestrictedExpression, Schema,
+};
+use serde::Serialize;
+
+use crate::action::{Action, ResourceKind};
+use crate::policy::{self, PolicyError};
+use crate::principal::{Principal, PrincipalKind};
+
+/// The id of the one platform entity every resource sits in.
+pub const PLATFORM_ID: &str = "pave";
+
+/// A resource a request is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceRef {
+    /// The platform as a whole.
+    Platform,
+    /// One API token and the principal it acts as (empty when unknown).
+    Token { id: String, principal: String },
+}
+
+impl ResourceRef {
+    /// Reads `platform` or `token:ID`.
+    pub fn parse(text: &str) -> Result<ResourceRef, String> {
+        match text.split_once(':') {
+            None if text == "platform" || text == PLATFORM_ID => Ok(ResourceRef::Platform),
+            Some(("token", id)) if !id.is_empty() => Ok(ResourceRef::Token {
+                id: id.to_string(),
+                principal: String::new(),
+            }),
+            _ => Err(format!(
+                "`{text}` is not a resource: write `platform` or `token:ID`"
+            )),
+        }
+    }
+
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            ResourceRef::Platform => ResourceKind::Platform,
+            ResourceRef::Token { .. } => ResourceKind::Token,
+        }
+    }
+}
+
+impl fmt::Display for ResourceRef {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResourceRef::Platform => formatter.write_str("platform"),
+            ResourceRef::Token { id, .. } => write!(formatter, "token:{id}"),
+        }
+    }
+}
+
+/// The answer to one authorization question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub allowed: bool,
+    /// The ids of the policies that decided: the permits that allowed, or the
+    /// forbids that denied. Empty when nothing permitted (default deny).
+    pub policies: Vec<String>,
+    /// Errors met while evaluating policies; a policy that errs is skipped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+impl Decision {
+    fn deny_with(error: String) -> Decision {
+        Decision {
+            allowed: false,
+            policies: Vec::new(),
+            errors: vec![error],
+        }
+    }
+}
+
+/// A policy set as stored: its source, its version and who changed it last.
+#[derive(Debug, Clone)]
+pub struct PolicySnapshot {
+    pub source: String,
+    pub version: i64,
+    pub updated_at: String,
+    pub updated_by: String,
+    pub(crate) set: PolicySet,
+}
+
+struct TypeNames {
+    user: EntityTypeName,
+    service: EntityTypeName,
+    group: EntityTypeName,
+    platform: EntityTypeName,
+    token: EntityTypeName,
+    action: EntityTypeName,
+}
+
+/// Decides requests against the current policy set, which can be swapped at
+/// any time without blocking deciders for more than a pointer copy.
+pub struct Authorizer {
+    schema: Schema,
+    names: TypeNames,
+    cedar: cedar_policy::Authorizer,
+    current: RwLock<Arc<PolicySnapshot>>,
+}
+
+impl Authorizer {
+    /// An authorizer over Pave's schema with `snapshot` as the current policies.
+    pub fn new(snapshot: PolicySnapshot) -> Result<Authorizer, PolicyError> {
+        let schema = policy::schema()?;
+        let name = |text: &str| {
+            EntityTypeName::from_str(text).map_err(|error| PolicyError::Invalid {
+                diagnostics: vec![policy::Diagnostic {
+                    message: format!("entity type {text}: {error}"),
+                    line: None,
+                    column: None,
+                    policy_id: None,
+                }],
+            })
+        };
+        let names = TypeNames {
+            user: name("Pave::User")?,
+            service: name("Pave::Service")?,
+            group: name("Pave::Group")?,
+            platform: name("Pave::Platform")?,
+            token: name("Pave::Token")?,
+            action: name("Pave::Action")?,
+        };
+        Ok(Authorizer {
+            schema,
+            names,
+            cedar: cedar_policy::Authorizer::new(),
+            current: RwLock::new(Arc::new(snapshot)),
+        })
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The policy set decisions use now.
+    pub fn snapshot(&self) -> Arc<PolicySnapshot> {
+        match self.current.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Makes `snapshot` the policy set for every decision from now on.
+    pub fn replace(&self, snapshot: PolicySnapshot) {
+        let snapshot = Arc::new(snapshot);
+        match self.current.write() {
+            Ok(mut guard) => *guard = snapshot,
+            Err(poisoned) => *poisoned.into_inner() = snapshot,
+        }
+    }
+
+    /// Decides with the current policy set.
+    pub fn decide(&self, principal: &Principal, action: Action, resource: &ResourceRef) -> Decision {
+        self.decide_with(&self.snapshot().set, principal, action, resource)
+    }
+
+    /// Decides with a given policy set (used to try a set before saving it).
+    pub fn decide_with(
+        &self,
+        policies: &PolicySet,
+        principal: &Principal,
+        action: Action,
+        resource: &ResourceRef,
+    ) -> Decision {
+        if action.resource_kind() != resource.kind() {
+            return Decision::deny_with(format!(
+                "the action `{action}` applies to a {:?} resource, not `{resource}`",
+                action.resource_kind()
+            ));
+        }
+        match self.request(principal, action, resource) {
+            Ok((request, entities)) => {
+                let response = self.cedar.is_authorized(&request, policies, &entities);
+                let diagnostics = response.diagnostics();
+                let mut policies: Vec<String> =
+                    diagnostics.reason().map(ToString::to_string).collect();
+                policies.sort();
+                Decision {
+                    allowed: response.decision() == CedarDecision::Allow,
+                    policies,
+                    errors: diagnostics.errors().map(ToString::to_string).collect(),
+                }
+            }
+            Err(error) => Decision::deny_with(error),
+        }
+    }
+
+    fn request(
+        &self,
+        principal: &Principal,
+        action: Action,
+        resource: &ResourceRef,
+    ) -> Result<(Request, Entities), String> {
+        let uid = |kind: &EntityTypeName, id: &str| {
+            EntityUid::from_type_name_and_id(kind.clone(), EntityId::new(id))
+        };
+        let principal_type = match principal.reference.kind {
+            PrincipalKind::User => &self.names.user,
+            PrincipalKind::Service => &self.names.service,
+        };
+        let principal_uid = uid(principal_type, &principal.reference.id);
+        let group_uids: HashSet<EntityUid> = principal
+            .groups
+            .iter()
+            .map(|group| uid(&self.names.group, &group.id))
+            .collect();
+        let platform_uid = uid(&self.names.platform, PLATFORM_ID);
+        let mut entities = vec![
+            Entity::new_no_attrs(principal_uid.clone(), group_uids.clone()),
+            Entity::new_no_attrs(platform_uid.clone(), HashSet::new()),
+        ];
+        entities.extend(
+            group_uids
+                .iter()
+                .map(|group| Entity::new_no_attrs(group.clone(), HashSet::new())),
+        );
+        let resource_uid = match resource {
+            ResourceRef::Platform => platform_uid,
+            ResourceRef::Token {
+                id,
+                principal: owner,
+            } => {
+                let token_uid = uid(&self.names.token, id);
+                let attributes = HashMap::from([(
+                    "principal".to_string(),
+                    RestrictedExpression::new_string(owner.clone()),
+                )]);
+                let entity = Entity::new(
+                    token_uid.clone(),
+                    attributes,
+                    HashSet::from([platform_uid]),
+                )
+                .map_err(|error| error.to_string())?;
+                entities.push(entity);
+                token_uid
+            }
+        };
+        let entities = Entities::from_entities(entities, Some(&self.schema))
+            .map_err(|error| format!("cannot build the entities for Cedar: {error}"))?;
+        let action_uid = uid(&self.names.action, action.name());
+        let request = Request::new(
+            principal_uid,
+            action_uid,
+            resource_uid,
+            Context::empty(),
+            Some(&self.schema),
+        )
+        .map_err(|error| format!("the request does not fit the schema: {error}"))?;
+        Ok((request, entities))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::principal::{GroupRef, PrincipalRef};
+
+    fn authorizer(source: &str) -> Authorizer {
+        let schema = policy::schema().unwrap();
+        let set = policy::compile(source, &schema).unwrap();
+        Authorizer::new(PolicySnapshot {
+            source: source.into(),
+            version: 1,
+            updated_at: String::new(),
+            updated_by: String::new(),
+            set,
+        })
+        .unwrap()
+    }
+
+    fn principal(reference: &str, groups: &[&str]) -> Principal {
+        Principal {
+            reference: PrincipalRef::parse(reference).unwrap(),
+            groups: groups.iter().map(|g| GroupRef::parse(g).unwrap()).collect(),
+            token_id: None,
+        }
+    }
+
+    #[test]
+    fn default_policies_let_admins_write_and_everyone_read() {
+        let authorizer = authorizer(policy::DEFAULT_POLICIES);
+        let admin = principal("user:default/admin", &["group:default/admins"]);
+        let alice = principal("user:default/alice", &["group:default/team-a"]);
+        let token = ResourceRef::Token {
+            id: "abc".into(),
+            principal: "user:default/alice".into(),
+        };
+        let decision = authorizer.decide(&admin, Action::TokenRevoke, &token);
+        assert!(decision.allowed);
+        assert_eq!(decision.policies, vec!["admins-may-do-everything"]);
+        let decision = authorizer.decide(&alice, Action::TokenRevoke, &token);
+        assert!(!decision.allowed);
+        assert!(decision.policies.is_empty());
+        let decision = authorizer.decide(&alice, Action::AuditRead, &ResourceRef::Platform);
+        assert_eq!(decision.policies, vec!["signed-in-may-read"]);
+        assert!(decision.allowed);
+    }
+
+    #[test]
+    fn forbid_wins_and_attributes_are_visible() {
+        let authorizer = authorizer(
+            r#"@id("read") permit (principal, action in Pave::Action::"read", resource);
+               @id("own-tokens") permit (principal, action == Pave::Action::"token.revoke", resource is Pave::Token)
+                 when { resource.principal == "user:default/alice" };
+               @id("no-ci-reads") forbid (principal == Pave::Service::"ci", action, resource);"#,
+        );
+        let alice = principal("user:alice", &[]);
+        let own = ResourceRef::Token {
+            id: "t1".into(),
+            principal: "user:default/alice".into(),
+        };
+        assert!(authorizer.decide(&alice, Action::TokenRevoke, &own).allowed);
+        let ci = principal("service:ci", &[]);
+        let decision = authorizer.decide(&ci, Action::PolicyRead, &ResourceRef::Platform);
+        assert!(!decision.allowed);
+        assert_eq!(decision.policies, vec!["no-ci-reads"]);
+    }
+
+    #[test]
+    fn a_mismatched_resource_is_denied_with_a_reason() {
+        let authorizer = authorizer(policy::DEFAULT_POLICIES);
+        let admin = principal("user:admin", &["admins"]);
+        let decision = authorizer.decide(&admin, Action::TokenRevoke, &ResourceRef::Platform);
+        assert!(!decision.allowed);
+        assert!(decision.errors[0].contains("token.revoke"));
+    }
+
+    #[test]
+    fn every_action_is_in_the_schema_and_nothing_else_is() {
+        let schema = policy::schema().unwrap();
+        let mut in_schema: Vec<String> = schema
+            .actions()
+            .map(|uid| uid.id().unescaped().to_string())
+            .filter(|name| name != "read" && name != "write")
+            .collect();
+        in_schema.sort();
+        let mut in_code: Vec<String> = Action::ALL.iter().map(|a| a.name().to_string()).collect();
+        in_code.sort();
+        assert_eq!(in_schema, in_code);
+    }
+
+    #[test]
+    fn resources_parse_from_text() {
+        assert_eq!(ResourceRef::parse("platform").unwrap(), ResourceRef::Platform);
+        assert_eq!(
+            ResourceRef::parse("token:x1").unwrap().to_string(),
+            "token:x1"
+        );
+        assert!(ResourceRef::parse("repo:x").unwrap_err().contains("token:ID"));
+    }
+}
