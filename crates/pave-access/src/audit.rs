@@ -72,6 +72,7 @@ pub struct NewEvent {
 }
 
 /// One recorded event.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
@@ -91,7 +92,7 @@ pub struct AuditEvent {
 
 /// Filters for listing events; all optional and combined with AND.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuditFilter {
     pub principal: Option<String>,
     pub action: Option<String>,
@@ -109,6 +110,7 @@ pub struct AuditFilter {
 }
 
 /// One page of events, newest first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditPage {
@@ -119,6 +121,7 @@ pub struct AuditPage {
 }
 
 /// What `verify` found.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyReport {
@@ -131,6 +134,7 @@ pub struct VerifyReport {
 }
 
 /// Where the chain breaks and how.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChainProblem {
@@ -158,8 +162,11 @@ pub async fn append(
         .map_err(pave_store::StoreError::from)?;
     let (seq, prev_hash) = match last {
         Some(row) => (
-            row.try_get::<i64, _>("seq").map_err(pave_store::StoreError::from)? + 1,
-            row.try_get::<String, _>("hash").map_err(pave_store::StoreError::from)?,
+            row.try_get::<i64, _>("seq")
+                .map_err(pave_store::StoreError::from)?
+                + 1,
+            row.try_get::<String, _>("hash")
+                .map_err(pave_store::StoreError::from)?,
         ),
         None => (1, GENESIS_HASH.to_string()),
     };

@@ -62,6 +62,7 @@ impl fmt::Display for ResourceRef {
 }
 
 /// The answer to one authorization question.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
     pub allowed: bool,
@@ -91,6 +92,16 @@ pub struct PolicySnapshot {
     pub updated_at: String,
     pub updated_by: String,
     pub(crate) set: PolicySet,
+}
+
+impl PolicySnapshot {
+    /// The ids of the policies in the set, in source order.
+    pub fn policy_ids(&self) -> Vec<String> {
+        self.set
+            .policies()
+            .map(|policy| policy.id().to_string())
+            .collect()
+    }
 }
 
 struct TypeNames {
@@ -141,6 +152,19 @@ impl Authorizer {
         })
     }
 
+    /// An authorizer over a policy set given as source, validated against
+    /// the schema; for offline checks.
+    pub fn from_source(source: &str) -> Result<Authorizer, PolicyError> {
+        let set = policy::compile(source, &policy::schema()?)?;
+        Authorizer::new(PolicySnapshot {
+            source: source.to_string(),
+            version: 0,
+            updated_at: String::new(),
+            updated_by: String::new(),
+            set,
+        })
+    }
+
     pub fn schema(&self) -> &Schema {
         &self.schema
     }
@@ -163,7 +187,12 @@ impl Authorizer {
     }
 
     /// Decides with the current policy set.
-    pub fn decide(&self, principal: &Principal, action: Action, resource: &ResourceRef) -> Decision {
+    pub fn decide(
+        &self,
+        principal: &Principal,
+        action: Action,
+        resource: &ResourceRef,
+    ) -> Decision {
         self.decide_with(&self.snapshot().set, principal, action, resource)
     }
 
@@ -238,12 +267,9 @@ impl Authorizer {
                     "principal".to_string(),
                     RestrictedExpression::new_string(owner.clone()),
                 )]);
-                let entity = Entity::new(
-                    token_uid.clone(),
-                    attributes,
-                    HashSet::from([platform_uid]),
-                )
-                .map_err(|error| error.to_string())?;
+                let entity =
+                    Entity::new(token_uid.clone(), attributes, HashSet::from([platform_uid]))
+                        .map_err(|error| error.to_string())?;
                 entities.push(entity);
                 token_uid
             }
@@ -354,11 +380,18 @@ mod tests {
 
     #[test]
     fn resources_parse_from_text() {
-        assert_eq!(ResourceRef::parse("platform").unwrap(), ResourceRef::Platform);
+        assert_eq!(
+            ResourceRef::parse("platform").unwrap(),
+            ResourceRef::Platform
+        );
         assert_eq!(
             ResourceRef::parse("token:x1").unwrap().to_string(),
             "token:x1"
         );
-        assert!(ResourceRef::parse("repo:x").unwrap_err().contains("token:ID"));
+        assert!(
+            ResourceRef::parse("repo:x")
+                .unwrap_err()
+                .contains("token:ID")
+        );
     }
 }

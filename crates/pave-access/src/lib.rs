@@ -141,7 +141,12 @@ impl Access {
     }
 
     /// Decides with the current policies.
-    pub fn decide(&self, principal: &Principal, action: Action, resource: &ResourceRef) -> Decision {
+    pub fn decide(
+        &self,
+        principal: &Principal,
+        action: Action,
+        resource: &ResourceRef,
+    ) -> Decision {
         self.authorizer.decide(principal, action, resource)
     }
 
@@ -165,7 +170,11 @@ impl Access {
         audit::record(&self.store, event).await
     }
 
-    pub async fn create_token(&self, new: NewToken, actor: &Actor) -> Result<IssuedToken, AccessError> {
+    pub async fn create_token(
+        &self,
+        new: NewToken,
+        actor: &Actor,
+    ) -> Result<IssuedToken, AccessError> {
         let mut transaction = self.store.begin().await?;
         let issued = token::create(&mut transaction, new, &actor.principal).await?;
         self.append(
@@ -195,7 +204,10 @@ impl Access {
         Ok(record)
     }
 
-    pub async fn list_tokens(&self, include_inactive: bool) -> Result<Vec<TokenRecord>, AccessError> {
+    pub async fn list_tokens(
+        &self,
+        include_inactive: bool,
+    ) -> Result<Vec<TokenRecord>, AccessError> {
         token::list(&self.store, include_inactive).await
     }
 

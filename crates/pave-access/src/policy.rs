@@ -17,6 +17,7 @@ pub const DEFAULT_POLICIES: &str = include_str!("../policies/default.cedar");
 pub const MAX_POLICY_SOURCE_BYTES: usize = 1024 * 1024;
 
 /// One problem found in a policy set.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     /// What is wrong, in Cedar's words, with its help text when there is one.
@@ -77,9 +78,7 @@ pub fn schema() -> Result<Schema, PolicyError> {
 /// name the policies that made them; other policies keep Cedar's `policyN`.
 pub fn compile(source: &str, schema: &Schema) -> Result<PolicySet, PolicyError> {
     if source.len() > MAX_POLICY_SOURCE_BYTES {
-        return Err(PolicyError::TooLarge {
-            size: source.len(),
-        });
+        return Err(PolicyError::TooLarge { size: source.len() });
     }
     let parsed = PolicySet::from_str(source).map_err(|errors| PolicyError::Invalid {
         diagnostics: errors
@@ -106,7 +105,9 @@ pub fn compile(source: &str, schema: &Schema) -> Result<PolicySet, PolicyError> 
         let id = policy.id().to_string();
         if !seen.insert(id.clone()) {
             diagnostics.push(Diagnostic {
-                message: format!("the id `{id}` is used by more than one policy; give each policy its own @id"),
+                message: format!(
+                    "the id `{id}` is used by more than one policy; give each policy its own @id"
+                ),
                 line: None,
                 column: None,
                 policy_id: Some(id),
@@ -119,9 +120,11 @@ pub fn compile(source: &str, schema: &Schema) -> Result<PolicySet, PolicyError> 
     }
     if diagnostics.is_empty() {
         let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
-        diagnostics.extend(result.validation_errors().map(|error| {
-            diagnostic(error, source, Some(error.policy_id().to_string()))
-        }));
+        diagnostics.extend(
+            result
+                .validation_errors()
+                .map(|error| diagnostic(error, source, Some(error.policy_id().to_string()))),
+        );
     }
     if diagnostics.is_empty() {
         Ok(set)
@@ -190,7 +193,8 @@ mod tests {
     #[test]
     fn syntax_errors_point_at_line_and_column() {
         let schema = schema().unwrap();
-        let source = "permit (principal, action, resource);\npermit (principal, action resource);\n";
+        let source =
+            "permit (principal, action, resource);\npermit (principal, action resource);\n";
         let PolicyError::Invalid { diagnostics } = compile(source, &schema).unwrap_err() else {
             panic!("expected diagnostics");
         };
@@ -215,7 +219,10 @@ mod tests {
         let schema = schema().unwrap();
         let source = "@id(\"a\") permit (principal, action, resource);\n@id(\"a\") forbid (principal, action, resource);";
         let message = compile(source, &schema).unwrap_err().to_string();
-        assert!(message.contains("`a` is used by more than one policy"), "{message}");
+        assert!(
+            message.contains("`a` is used by more than one policy"),
+            "{message}"
+        );
         let template = "permit (principal == ?principal, action, resource);";
         let message = compile(template, &schema).unwrap_err().to_string();
         assert!(message.contains("templates"), "{message}");

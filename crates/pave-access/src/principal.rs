@@ -222,7 +222,10 @@ mod tests {
         let message = PrincipalRef::parse("alice").unwrap_err().to_string();
         assert!(message.contains("user:NAMESPACE/NAME"), "{message}");
         let message = PrincipalRef::parse("robot:x").unwrap_err().to_string();
-        assert!(message.contains("`robot` is not a principal kind"), "{message}");
+        assert!(
+            message.contains("`robot` is not a principal kind"),
+            "{message}"
+        );
         let message = PrincipalRef::parse("user:a b").unwrap_err().to_string();
         assert!(message.contains("character ` `"), "{message}");
         let message = GroupRef::parse("user:default/a").unwrap_err().to_string();

@@ -24,6 +24,7 @@ const LAST_USED_RESOLUTION_SECONDS: i64 = 60;
 pub const MAX_NAME_LENGTH: usize = 100;
 
 /// A token as listed: everything but the secret.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenRecord {
@@ -55,6 +56,7 @@ pub struct NewToken {
 }
 
 /// A token just created: the only time its secret exists outside the caller.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct IssuedToken {
     #[serde(flatten)]
@@ -66,7 +68,9 @@ pub struct IssuedToken {
 /// Why a bearer token was refused. The message is safe to return to the caller.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthenticationError {
-    #[error("no credentials: send `Authorization: Bearer <token>` (create one with `pave token create`)")]
+    #[error(
+        "no credentials: send `Authorization: Bearer <token>` (create one with `pave token create`)"
+    )]
     Missing,
     #[error("the Authorization header is not `Bearer <token>`")]
     Malformed,
@@ -220,7 +224,9 @@ pub async fn get(store: &Store, id: &str) -> Result<TokenRecord, AccessError> {
     .map_err(store_error)?;
     match row {
         Some(row) => from_row(&row, &format_time(now())),
-        None => Err(AccessError::NotFound(format!("token `{id}` does not exist"))),
+        None => Err(AccessError::NotFound(format!(
+            "token `{id}` does not exist"
+        ))),
     }
 }
 
@@ -250,7 +256,9 @@ pub async fn revoke(
     .map_err(store_error)?;
     match row {
         Some(row) => from_row(&row, &at),
-        None => Err(AccessError::NotFound(format!("token `{id}` does not exist"))),
+        None => Err(AccessError::NotFound(format!(
+            "token `{id}` does not exist"
+        ))),
     }
 }
 
@@ -316,8 +324,8 @@ pub async fn authenticate(store: &Store, token: &str) -> Result<Principal, Authe
             .execute(store.pool())
             .await;
     }
-    let reference = PrincipalRef::parse(&text("principal")?)
-        .map_err(|_| AuthenticationError::Invalid)?;
+    let reference =
+        PrincipalRef::parse(&text("principal")?).map_err(|_| AuthenticationError::Invalid)?;
     let groups: Vec<String> = serde_json::from_str(&text("groups_json")?).unwrap_or_default();
     Ok(Principal {
         reference,
@@ -348,8 +356,14 @@ mod tests {
     fn status_follows_revocation_then_expiry() {
         let at = "2026-01-01T00:00:00.000000Z";
         assert_eq!(status(None, None, at), "active");
-        assert_eq!(status(Some("2025-01-01T00:00:00.000000Z"), None, at), "expired");
-        assert_eq!(status(Some("2027-01-01T00:00:00.000000Z"), None, at), "active");
+        assert_eq!(
+            status(Some("2025-01-01T00:00:00.000000Z"), None, at),
+            "expired"
+        );
+        assert_eq!(
+            status(Some("2027-01-01T00:00:00.000000Z"), None, at),
+            "active"
+        );
         assert_eq!(status(None, Some(at), at), "revoked");
     }
 }

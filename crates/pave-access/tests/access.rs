@@ -36,7 +36,11 @@ fn alice_token() -> NewToken {
 #[tokio::test]
 async fn bootstrap_creates_one_admin_token_once() {
     let (_database, access) = open().await;
-    let first = access.bootstrap().await.unwrap().expect("first start creates a token");
+    let first = access
+        .bootstrap()
+        .await
+        .unwrap()
+        .expect("first start creates a token");
     assert!(access.bootstrap().await.unwrap().is_none());
     let principal = access.authenticate(&first.token).await.unwrap();
     assert_eq!(principal.reference.to_string(), "user:default/admin");
@@ -59,12 +63,18 @@ async fn tokens_can_be_listed_revoked_and_expire() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].principal, "user:default/alice");
     let listed_json = serde_json::to_string(&listed).unwrap();
-    assert!(!listed_json.contains(&issued.token), "lists never show the secret");
+    assert!(
+        !listed_json.contains(&issued.token),
+        "lists never show the secret"
+    );
 
     let alice = access.authenticate(&issued.token).await.unwrap();
     assert_eq!(alice.token_id.as_deref(), Some(issued.record.id.as_str()));
 
-    access.revoke_token(&issued.record.id, &actor()).await.unwrap();
+    access
+        .revoke_token(&issued.record.id, &actor())
+        .await
+        .unwrap();
     assert!(matches!(
         access.authenticate(&issued.token).await,
         Err(AuthenticationError::Revoked(_))
@@ -74,7 +84,13 @@ async fn tokens_can_be_listed_revoked_and_expire() {
 
     let soon = pave_store::now() + jiff::SignedDuration::from_millis(300);
     let expiring = access
-        .create_token(NewToken { expires_at: Some(soon), ..alice_token() }, &actor())
+        .create_token(
+            NewToken {
+                expires_at: Some(soon),
+                ..alice_token()
+            },
+            &actor(),
+        )
         .await
         .unwrap();
     assert!(access.authenticate(&expiring.token).await.is_ok());
@@ -87,26 +103,51 @@ async fn tokens_can_be_listed_revoked_and_expire() {
     let mut wrong = issued.token.clone();
     wrong.pop();
     wrong.push('0');
-    assert!(matches!(access.authenticate(&wrong).await, Err(AuthenticationError::Invalid)));
-    assert!(matches!(access.authenticate("nonsense").await, Err(AuthenticationError::Invalid)));
+    assert!(matches!(
+        access.authenticate(&wrong).await,
+        Err(AuthenticationError::Invalid)
+    ));
+    assert!(matches!(
+        access.authenticate("nonsense").await,
+        Err(AuthenticationError::Invalid)
+    ));
 }
 
 #[tokio::test]
 async fn bad_token_input_is_refused_and_nothing_is_stored() {
     let (_database, access) = open().await;
     let error = access
-        .create_token(NewToken { name: "  ".into(), ..alice_token() }, &actor())
+        .create_token(
+            NewToken {
+                name: "  ".into(),
+                ..alice_token()
+            },
+            &actor(),
+        )
         .await
         .unwrap_err();
     assert!(error.to_string().starts_with("name:"), "{error}");
     let past = pave_store::now() - jiff::SignedDuration::from_secs(5);
     let error = access
-        .create_token(NewToken { expires_at: Some(past), ..alice_token() }, &actor())
+        .create_token(
+            NewToken {
+                expires_at: Some(past),
+                ..alice_token()
+            },
+            &actor(),
+        )
         .await
         .unwrap_err();
     assert!(error.to_string().contains("in the past"), "{error}");
     assert!(access.list_tokens(true).await.unwrap().is_empty());
-    assert!(access.audit(&AuditFilter::default()).await.unwrap().items.is_empty());
+    assert!(
+        access
+            .audit(&AuditFilter::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     assert!(matches!(
         access.revoke_token("0000000000000000", &actor()).await,
         Err(AccessError::NotFound(_))
@@ -123,7 +164,11 @@ async fn invalid_policies_are_refused_and_the_old_ones_keep_working() {
     };
     let before = access.authorizer().snapshot();
     let error = access
-        .set_policies("permit (principal in Pave::Gruop::\"x\", action, resource);", None, &actor())
+        .set_policies(
+            "permit (principal in Pave::Gruop::\"x\", action, resource);",
+            None,
+            &actor(),
+        )
         .await
         .unwrap_err();
     let AccessError::Policy(PolicyError::Invalid { diagnostics }) = error else {
@@ -132,7 +177,11 @@ async fn invalid_policies_are_refused_and_the_old_ones_keep_working() {
     assert!(diagnostics[0].message.contains("Gruop"), "{diagnostics:?}");
     let after = access.authorizer().snapshot();
     assert_eq!(after.version, before.version);
-    assert!(access.decide(&admin, Action::PolicyWrite, &ResourceRef::Platform).allowed);
+    assert!(
+        access
+            .decide(&admin, Action::PolicyWrite, &ResourceRef::Platform)
+            .allowed
+    );
     // The stored set did not change either: a reload sees the old version.
     let reopened = Access::open(access.store().clone()).await.unwrap();
     assert_eq!(reopened.authorizer().snapshot().source, before.source);
@@ -170,18 +219,36 @@ async fn concurrent_policy_writes_never_lose_an_update() {
         }
     }
     assert_eq!((won, conflicts), (1, 7));
-    let page = access.audit(&AuditFilter { action: Some("policy.write".into()), ..Default::default() }).await.unwrap();
-    assert_eq!(page.items.len(), 1, "only the write that happened is in the log");
+    let page = access
+        .audit(&AuditFilter {
+            action: Some("policy.write".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.len(),
+        1,
+        "only the write that happened is in the log"
+    );
 }
 
 #[tokio::test]
 async fn another_replica_sees_policy_changes_on_refresh() {
     let (database, first) = open().await;
-    let second = Access::open(Store::open(&database.url, &Default::default()).await.unwrap())
-        .await
-        .unwrap();
+    let second = Access::open(
+        Store::open(&database.url, &Default::default())
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
     first
-        .set_policies(pave_access::policy_store::EMERGENCY_POLICIES, None, &actor())
+        .set_policies(
+            pave_access::policy_store::EMERGENCY_POLICIES,
+            None,
+            &actor(),
+        )
         .await
         .unwrap();
     assert!(second.refresh_policies().await.unwrap());
@@ -194,7 +261,13 @@ async fn the_audit_log_pages_and_filters() {
     let (_database, access) = open().await;
     for index in 0..7 {
         access
-            .create_token(NewToken { name: format!("t{index}"), ..alice_token() }, &actor())
+            .create_token(
+                NewToken {
+                    name: format!("t{index}"),
+                    ..alice_token()
+                },
+                &actor(),
+            )
             .await
             .unwrap();
     }
@@ -210,7 +283,11 @@ async fn the_audit_log_pages_and_filters() {
         .await
         .unwrap();
     let mut seen = Vec::new();
-    let mut filter = AuditFilter { limit: Some(3), action: Some("token.create".into()), ..Default::default() };
+    let mut filter = AuditFilter {
+        limit: Some(3),
+        action: Some("token.create".into()),
+        ..Default::default()
+    };
     loop {
         let page = access.audit(&filter).await.unwrap();
         seen.extend(page.items.iter().map(|event| event.seq));
@@ -221,21 +298,42 @@ async fn the_audit_log_pages_and_filters() {
     }
     assert_eq!(seen, vec![7, 6, 5, 4, 3, 2, 1]);
     let refused = access
-        .audit(&AuditFilter { outcome: Some("unauthenticated".into()), ..Default::default() })
+        .audit(&AuditFilter {
+            outcome: Some("unauthenticated".into()),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(refused.items.len(), 1);
     assert_eq!(refused.items[0].request_id.as_deref(), Some("r-1"));
     for bad in [
-        AuditFilter { outcome: Some("maybe".into()), ..Default::default() },
-        AuditFilter { since: Some("yesterday".into()), ..Default::default() },
-        AuditFilter { cursor: Some("abc".into()), ..Default::default() },
-        AuditFilter { limit: Some(0), ..Default::default() },
+        AuditFilter {
+            outcome: Some("maybe".into()),
+            ..Default::default()
+        },
+        AuditFilter {
+            since: Some("yesterday".into()),
+            ..Default::default()
+        },
+        AuditFilter {
+            cursor: Some("abc".into()),
+            ..Default::default()
+        },
+        AuditFilter {
+            limit: Some(0),
+            ..Default::default()
+        },
     ] {
-        assert!(matches!(access.audit(&bad).await, Err(AccessError::Input(_))));
+        assert!(matches!(
+            access.audit(&bad).await,
+            Err(AccessError::Input(_))
+        ));
     }
     let future = access
-        .audit(&AuditFilter { since: Some("2999-01-01T00:00:00Z".into()), ..Default::default() })
+        .audit(&AuditFilter {
+            since: Some("2999-01-01T00:00:00Z".into()),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert!(future.items.is_empty());
@@ -244,7 +342,13 @@ async fn the_audit_log_pages_and_filters() {
 async fn three_events(access: &Access) {
     for index in 0..3 {
         access
-            .create_token(NewToken { name: format!("t{index}"), ..alice_token() }, &actor())
+            .create_token(
+                NewToken {
+                    name: format!("t{index}"),
+                    ..alice_token()
+                },
+                &actor(),
+            )
             .await
             .unwrap();
     }
@@ -313,7 +417,13 @@ async fn concurrent_appends_keep_one_unbroken_chain() {
         let access = Arc::clone(&access);
         tasks.push(tokio::spawn(async move {
             access
-                .create_token(NewToken { name: format!("t{index}"), ..alice_token() }, &actor())
+                .create_token(
+                    NewToken {
+                        name: format!("t{index}"),
+                        ..alice_token()
+                    },
+                    &actor(),
+                )
                 .await
         }));
     }

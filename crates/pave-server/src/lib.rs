@@ -1,1 +1,159 @@
-//! pave-server
+//! Pave's HTTP edge: the API routes, their authorization gate, metrics,
+//! request ids, logs, and graceful shutdown.
+//!
+//! Handlers are thin: parse, call `pave-access` (or later an engine), render.
+//! Every route but the health probes declares a Cedar action in
+//! [`routes::DECLARED`]; the gate denies anything that does not.
+//!
+//! Architecture invariant: only this crate knows HTTP. It never talks to the
+//! database except through the crates below it.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod request_id;
+pub mod routes;
+pub mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use pave_access::Access;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::request_id::RequestId;
+use crate::state::AppState;
+
+/// Settings the server takes from configuration.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// How often to look for policy changes made by other replicas.
+    pub policy_refresh: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            body_limit_bytes: 2 * 1024 * 1024,
+            policy_refresh: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Errors that stop the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot set up metrics: {0}")]
+    Metrics(String),
+    #[error("cannot describe the API: {0}")]
+    OpenApi(String),
+    #[error("the server stopped with an error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the application: every route with its layers.
+pub fn app(
+    access: Arc<Access>,
+    options: &ServerOptions,
+) -> Result<(Router, AppState), ServerError> {
+    let metrics = metrics::handle().map_err(ServerError::Metrics)?;
+    let mut state = AppState {
+        access,
+        metrics,
+        routes: Arc::new(routes::RouteTable::declared()),
+        openapi: Arc::new(String::new()),
+    };
+    let (router, document) = routes::build(state.clone());
+    state.openapi = Arc::new(
+        document
+            .to_pretty_json()
+            .map_err(|error| ServerError::OpenApi(error.to_string()))?,
+    );
+    let router = router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state.clone())
+        .layer(DefaultBodyLimit::max(options.body_limit_bytes))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let id = request
+                        .extensions()
+                        .get::<RequestId>()
+                        .map(|id| id.0.as_str())
+                        .unwrap_or("");
+                    tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+                })
+                .on_request(())
+                .on_response(
+                    |response: &Response, latency: Duration, _span: &tracing::Span| {
+                        tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "served");
+                    },
+                ),
+        )
+        .layer(axum::middleware::from_fn(request_id::assign))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal("the server met an unexpected error; it is logged with the request id")
+                .into_response()
+        }));
+    Ok((router, state))
+}
+
+async fn not_found() -> Response {
+    ::metrics::counter!(metrics::REQUESTS, "method" => "any", "route" => "unmatched", "status" => "404").increment(1);
+    ApiError::not_found("no such route; see /api/openapi.json for the API").into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowedError",
+        "this route does not answer that method; see /api/openapi.json",
+    )
+    .into_response()
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+/// Also keeps this replica's policies in step with the database.
+pub async fn serve(
+    listener: TcpListener,
+    access: Arc<Access>,
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let (router, _) = app(Arc::clone(&access), &options)?;
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let refresher = tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(options.policy_refresh);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {
+                    match access.refresh_policies().await {
+                        Ok(true) => tracing::info!(version = access.authorizer().snapshot().version, "policies changed elsewhere; reloaded"),
+                        Ok(false) => {}
+                        Err(error) => tracing::warn!(%error, "cannot check for policy changes"),
+                    }
+                }
+                _ = stop_rx.changed() => break,
+            }
+        }
+    });
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop_tx.send(true);
+    let _ = refresher.await;
+    result.map_err(ServerError::from)
+}

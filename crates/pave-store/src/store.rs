@@ -62,7 +62,9 @@ pub enum StoreError {
         #[source]
         source: sqlx::migrate::MigrateError,
     },
-    #[error("the record was changed by someone else (expected version {expected}, found {found}): read it again and retry")]
+    #[error(
+        "the record was changed by someone else (expected version {expected}, found {found}): read it again and retry"
+    )]
     Conflict { expected: i64, found: i64 },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

@@ -1,0 +1,188 @@
+//! The gate every API route passes: find the route's declared action
+//! (deny when there is none), authenticate the bearer token, ask Cedar, and
+//! audit every refusal and every failed change.
+
+use axum::extract::{MatchedPath, RawPathParams, Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use pave_access::{
+    Actor, AuthenticationError, NewEvent, Outcome, Principal, ResourceKind, ResourceRef,
+};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::request_id::RequestId;
+use crate::state::AppState;
+
+/// The authenticated caller of a request, for handlers.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub request_id: String,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor::new(&self.principal, Some(self.request_id.clone()))
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Caller, ApiError> {
+        // Only the gate inserts a caller; a handler asking for one on a route
+        // without the gate is a server bug, answered without detail.
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("this route is missing its authorization gate"))
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, AuthenticationError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or(AuthenticationError::Missing)?;
+    let value = value.to_str().map_err(|_| AuthenticationError::Malformed)?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or(AuthenticationError::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AuthenticationError::Malformed);
+    }
+    Ok(token.trim())
+}
+
+async fn audit(state: &AppState, event: NewEvent) {
+    // Failing to audit must not hide the refusal from the caller, but it
+    // must be loud: an operator needs to know the log has a hole.
+    if let Err(error) = state.access.record(event).await {
+        tracing::error!(%error, "cannot write an audit event");
+    }
+}
+
+/// The authorization middleware, installed as a route layer on the API.
+pub async fn gate(
+    State(state): State<AppState>,
+    matched: MatchedPath,
+    path_params: RawPathParams,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_default();
+    let method = request.method().clone();
+    let route = format!("{method} {}", matched.as_str());
+    let Some(action) = state.routes.action(&method, matched.as_str()) else {
+        tracing::error!(%route, "route has no declared action; denying");
+        audit(
+            &state,
+            NewEvent {
+                principal: "unknown".into(),
+                action: "undeclared".into(),
+                resource: route.clone(),
+                outcome: Outcome::Denied,
+                request_id: Some(request_id),
+                detail: json!({"reason": "the route declares no action"}),
+            },
+        )
+        .await;
+        return ApiError::forbidden(format!("{route} declares no action, so it is denied"))
+            .into_response();
+    };
+
+    let resource = match action.resource_kind() {
+        ResourceKind::Platform => ResourceRef::Platform,
+        ResourceKind::Token => {
+            let id = path_params
+                .iter()
+                .find(|(name, _)| *name == "id")
+                .map(|(_, value)| value.to_string())
+                .unwrap_or_default();
+            ResourceRef::Token {
+                id,
+                principal: String::new(),
+            }
+        }
+    };
+
+    let principal = match bearer(request.headers()) {
+        Ok(token) => state.access.authenticate(token).await,
+        Err(error) => Err(error),
+    };
+    let principal = match principal {
+        Ok(principal) => principal,
+        Err(AuthenticationError::Store(error)) => return ApiError::from(error).into_response(),
+        Err(error) => {
+            audit(
+                &state,
+                NewEvent {
+                    principal: "anonymous".into(),
+                    action: action.name().into(),
+                    resource: resource.to_string(),
+                    outcome: Outcome::Unauthenticated,
+                    request_id: Some(request_id),
+                    detail: json!({"route": route, "reason": error.to_string()}),
+                },
+            )
+            .await;
+            return ApiError::from(error).into_response();
+        }
+    };
+
+    let resource = match state.access.resolve(resource).await {
+        Ok(resource) => resource,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let decision = state.access.decide(&principal, action, &resource);
+    if !decision.allowed {
+        audit(
+            &state,
+            NewEvent {
+                principal: principal.reference.to_string(),
+                action: action.name().into(),
+                resource: resource.to_string(),
+                outcome: Outcome::Denied,
+                request_id: Some(request_id),
+                detail: json!({"route": route, "policies": decision.policies, "errors": decision.errors}),
+            },
+        )
+        .await;
+        return ApiError::forbidden(format!(
+            "{} may not {action} on {resource}",
+            principal.reference
+        ))
+        .into_response();
+    }
+
+    request.extensions_mut().insert(Caller {
+        principal: principal.clone(),
+        request_id: request_id.clone(),
+    });
+    let response = next.run(request).await;
+    let status = response.status();
+    if !action.is_read() && (status.is_client_error() || status.is_server_error()) {
+        audit(
+            &state,
+            NewEvent {
+                principal: principal.reference.to_string(),
+                action: action.name().into(),
+                resource: resource.to_string(),
+                outcome: Outcome::Failed,
+                request_id: Some(request_id),
+                detail: json!({"route": route, "status": status.as_u16()}),
+            },
+        )
+        .await;
+    }
+    response
+}

@@ -1,0 +1,18 @@
+//! What every handler can reach: access (identity, policies, audit) and the
+//! store through it, the metrics handle, and the route table.
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use pave_access::Access;
+
+use crate::routes::RouteTable;
+
+/// Shared server state, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub access: Arc<Access>,
+    pub metrics: PrometheusHandle,
+    pub routes: Arc<RouteTable>,
+    pub openapi: Arc<String>,
+}

@@ -1,0 +1,200 @@
+//! The command line, as clap reads it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::LogFormat;
+
+/// Pave: an internal developer platform in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "pave", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every client command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The Pave server to talk to [default: the one `pave login` saved, else http://127.0.0.1:7007].
+    #[arg(long, global = true, env = "PAVE_SERVER")]
+    pub server: Option<String>,
+    /// The API token to use [default: the one `pave login` saved].
+    #[arg(long, global = true, env = "PAVE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// How to print results.
+    #[arg(long, short, global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run Pave on this machine: SQLite in ./.pave, listening on 127.0.0.1:7007.
+    Up(UpArgs),
+    /// Run Pave from a config file (production: PostgreSQL, JSON logs).
+    Serve(ServeArgs),
+    /// Save a server and token for later commands.
+    Login(LoginArgs),
+    /// Forget the saved server and token.
+    Logout,
+    /// Show who the token belongs to.
+    Whoami,
+    /// Create, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Read, replace, validate and try Cedar policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Read and verify the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Where Pave keeps its data [default: ./.pave, or PAVE_DATA_DIR].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// The address to listen on [default: 127.0.0.1:7007, or PAVE_LISTEN].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// How to write logs.
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The configuration file (YAML). PAVE_* environment variables override it.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// The address to listen on (overrides the file and PAVE_LISTEN).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// How to write logs (overrides the file and PAVE_LOG_FORMAT).
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Read the token from standard input instead of --token or PAVE_TOKEN.
+    #[arg(long)]
+    pub token_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; its secret is printed once.
+    Create {
+        /// What the token is for.
+        #[arg(long)]
+        name: String,
+        /// Who it acts as (user:default/alice, service:ci); yourself when absent.
+        #[arg(long)]
+        principal: Option<String>,
+        /// A group the principal is in (repeatable); needs --principal.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// How long it works, such as 30d or 12h.
+        #[arg(long, conflicts_with = "expires_at")]
+        expires_in: Option<String>,
+        /// When it stops working (RFC 3339).
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// Include revoked and expired tokens.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show one token.
+    Show { id: String },
+    /// Revoke a token; it stops working at once.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print the active policy set.
+    Get,
+    /// Replace the active policy set with a file.
+    Set {
+        file: PathBuf,
+        /// The version your change is based on (from `pave policy get`); a
+        /// stale version is refused instead of overwriting someone's change.
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// Validate a policy file against Pave's schema (offline).
+    Validate { file: PathBuf },
+    /// Print Pave's Cedar schema.
+    Schema,
+    /// Ask what the policies decide, and which policies decided.
+    Check {
+        /// user:default/alice or service:ci
+        #[arg(long)]
+        principal: String,
+        /// A group the principal is in (repeatable).
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// An action such as token.create.
+        #[arg(long)]
+        action: String,
+        /// platform or token:ID
+        #[arg(long, default_value = "platform")]
+        resource: String,
+        /// Decide with this policy file, offline, instead of asking the server.
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List events, newest first.
+    List {
+        #[arg(long)]
+        principal: Option<String>,
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long)]
+        resource: Option<String>,
+        /// success, denied, unauthenticated or failed
+        #[arg(long)]
+        outcome: Option<String>,
+        #[arg(long)]
+        request_id: Option<String>,
+        /// RFC 3339 time, inclusive.
+        #[arg(long)]
+        since: Option<String>,
+        /// RFC 3339 time, exclusive.
+        #[arg(long)]
+        until: Option<String>,
+        /// Events per page.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Continue after a previous page.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Check the hash chain; exits non-zero and names the first altered or removed event.
+    Verify,
+}

@@ -1,0 +1,7 @@
+//! One module per command group.
+
+pub mod audit;
+pub mod policy;
+pub mod serve;
+pub mod session;
+pub mod token;

@@ -1,0 +1,144 @@
+//! `pave up` and `pave serve`: start a server and run it until a signal.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use pave_access::Access;
+use pave_server::ServerOptions;
+use pave_store::{ConnectOptions, Store};
+use tokio::net::TcpListener;
+
+use crate::config::{Config, LogFormat};
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    // A second start in the same process (tests) keeps the first subscriber.
+    let _ = match config.log_format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
+        LogFormat::Text => builder.compact().try_init(),
+    };
+}
+
+fn prepare_data_dir(path: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(path)
+        .with_context(|| format!("cannot create the data directory {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The database holds token hashes and the audit log: owner only.
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict {} to its owner", path.display()))?;
+    }
+    path.canonicalize()
+        .with_context(|| format!("cannot resolve {}", path.display()))
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Starts Pave with `config` and serves until SIGINT or SIGTERM.
+pub async fn run(config: Config, embedded: bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    init_logging(&config);
+    // Bind first: if the port is taken, fail before anything is written
+    // (a bootstrap token printed by a start that then fails would be lost).
+    let listener = TcpListener::bind(config.listen).await.with_context(|| {
+        format!("cannot listen on {}: is another Pave (or something else) using it? Pick another with --listen", config.listen)
+    })?;
+    let address = listener.local_addr()?;
+    let data_dir = prepare_data_dir(&config.data_dir)?;
+    let database_url = config.database_url(&data_dir);
+    let store = Store::open(
+        &database_url,
+        &ConnectOptions {
+            max_connections: config.max_connections,
+            ..ConnectOptions::default()
+        },
+    )
+    .await?;
+    let access = Arc::new(Access::open(store.clone()).await?);
+    let bootstrap = access.bootstrap().await?;
+
+    let url = format!("http://{address}");
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "Pave is up at {url}")?;
+    writeln!(
+        out,
+        "  API             {url}/api/v1  (described at {url}/api/openapi.json)"
+    )?;
+    if embedded || store.backend() == pave_store::Backend::Sqlite {
+        writeln!(
+            out,
+            "  data            {} ({})",
+            data_dir.display(),
+            store.backend().name()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "  database        {} ({})",
+            store.url(),
+            store.backend().name()
+        )?;
+    }
+    if let Some(issued) = &bootstrap {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "This is the first start. The admin token below is shown once; Pave keeps only its hash."
+        )?;
+        writeln!(out, "  admin token     {}", issued.token)?;
+        writeln!(
+            out,
+            "  sign in with    pave login --server {url} --token {}",
+            issued.token
+        )?;
+    }
+    out.flush()?;
+    drop(out);
+    tracing::info!(%address, backend = store.backend().name(), ready_ms = started.elapsed().as_millis() as u64, "serving");
+
+    let options = ServerOptions {
+        body_limit_bytes: config.body_limit_bytes,
+        policy_refresh: config.policy_refresh,
+    };
+    let result =
+        pave_server::serve(listener, Arc::clone(&access), options, shutdown_signal()).await;
+    store.close().await;
+    tracing::info!("stopped; the database is closed");
+    if let Err(error) = result {
+        bail!(error);
+    }
+    Ok(())
+}
