@@ -245,6 +245,19 @@ impl Access {
         Ok(self.authorizer.snapshot())
     }
 
+    /// True when `source` would deny `principal` the right to change policies
+    /// again, so that applying it would lock them out.
+    pub fn would_lock_out(&self, source: &str, principal: &Principal) -> Result<bool, AccessError> {
+        let set = policy::compile(source, self.authorizer.schema())?;
+        let decision = self.authorizer.decide_with(
+            &set,
+            principal,
+            Action::PolicyWrite,
+            &ResourceRef::Platform,
+        );
+        Ok(!decision.allowed)
+    }
+
     /// Reloads the policies when another replica changed them. Returns true
     /// when the set changed.
     pub async fn refresh_policies(&self) -> Result<bool, AccessError> {

@@ -472,6 +472,21 @@ async fn invalid_policies_are_refused_with_diagnostics_and_stale_writes_conflict
         .unwrap();
     assert_eq!(response.status(), StatusCode::CONFLICT);
 
+    let (status, answer) = server
+        .call(Method::PUT, "/api/v1/policies", admin, Some(json!({"source": "permit (principal, action in Pave::Action::\"read\", resource);"})))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a set that locks the caller out needs force"
+    );
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("force")
+    );
+
     let (status, validated) = server
         .call(
             Method::POST,

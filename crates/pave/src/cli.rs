@@ -141,7 +141,10 @@ pub enum PolicyCommand {
         /// The version your change is based on (from `pave policy get`); a
         /// stale version is refused instead of overwriting someone's change.
         #[arg(long)]
-        version: Option<i64>,
+        expected_version: Option<i64>,
+        /// Apply the set even if it stops you from changing policies again.
+        #[arg(long)]
+        force: bool,
     },
     /// Validate a policy file against Pave's schema (offline).
     Validate { file: PathBuf },

@@ -60,6 +60,10 @@ pub struct ReplaceRequest {
     /// The version this change is based on. When it is stale the answer is
     /// 409 and nothing changes. `If-Match: "<version>"` works too.
     version: Option<i64>,
+    /// Apply the set even when it would stop the caller from changing
+    /// policies again.
+    #[serde(default)]
+    force: bool,
 }
 
 fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
@@ -84,7 +88,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
 /// invalid set is refused with Cedar's diagnostics and the old set stays.
 #[utoipa::path(put, path = "/api/v1/policies", tag = "policies", request_body = ReplaceRequest,
     responses((status = 200, description = "The new active set", body = PolicySetView),
-              (status = 400, description = "The set is invalid; `error.diagnostics` says where"),
+              (status = 400, description = "The set is invalid (`error.diagnostics` says where), or would lock the caller out without `force`"),
               (status = 409, description = "The set changed since `version`")))]
 pub async fn replace(
     State(state): State<AppState>,
@@ -100,6 +104,16 @@ pub async fn replace(
         }
         (header, field) => header.or(field),
     };
+    if !body.force
+        && state
+            .access
+            .would_lock_out(&body.source, &caller.principal)?
+    {
+        return Err(ApiError::input(format!(
+            "this policy set would stop {} from changing policies again (policy.write would be denied); add a policy that permits it, or send force: true",
+            caller.principal.reference
+        )));
+    }
     let snapshot = state
         .access
         .set_policies(&body.source, expected, &caller.actor())

@@ -52,11 +52,15 @@ pub async fn run(global: &Global, command: &PolicyCommand) -> anyhow::Result<()>
                 )
             })
         }
-        PolicyCommand::Set { file, version } => {
+        PolicyCommand::Set {
+            file,
+            expected_version,
+            force,
+        } => {
             let source = read(file)?;
             let client = Client::from_global(global)?;
-            let mut body = json!({ "source": source });
-            if let Some(version) = version {
+            let mut body = json!({ "source": source, "force": force });
+            if let Some(version) = expected_version {
                 body["version"] = json!(version);
             }
             let set = client
