@@ -649,3 +649,50 @@ fn completions_are_printed_for_each_shell() {
         );
     }
 }
+
+#[test]
+fn serve_logs_json_lines_that_carry_the_request_id() {
+    let directory = temporary();
+    let mut child = Command::new(BINARY)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("PAVE_DATA_DIR", directory.path())
+        .env_remove("PAVE_DATABASE_URL")
+        .env_remove("PAVE_LOG_FORMAT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let address = first
+        .trim()
+        .trim_start_matches("Pave is up at http://")
+        .to_string();
+    let mut stream = TcpStream::connect(&address).unwrap();
+    write!(stream, "GET /api/v1/tokens HTTP/1.1\r\nHost: x\r\nx-request-id: find-me-42\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let lines: Vec<Value> = text(&output.stderr)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let served = lines
+        .iter()
+        .find(|line| line["span"]["request_id"] == "find-me-42")
+        .expect("the request's log line carries its id");
+    assert_eq!(served["status"], 401);
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["message"] == "stopped; the database is closed")
+    );
+}
