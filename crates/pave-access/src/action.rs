@@ -82,6 +82,27 @@ impl Action {
     }
 }
 
+/// A name that is not one of Pave's actions.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an action; known actions: {known}", known = known_actions())]
+pub struct UnknownAction(pub String);
+
+fn known_actions() -> String {
+    Action::ALL
+        .iter()
+        .map(|action| action.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl std::str::FromStr for Action {
+    type Err = UnknownAction;
+
+    fn from_str(name: &str) -> Result<Action, UnknownAction> {
+        Action::parse(name).ok_or_else(|| UnknownAction(name.to_string()))
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str(self.name())

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use pave_store::{Store, StoreError};
 use serde_json::json;
 
-pub use action::{Action, ResourceKind};
+pub use action::{Action, ResourceKind, UnknownAction};
 pub use audit::{AuditEvent, AuditFilter, AuditPage, NewEvent, Outcome, VerifyReport};
 pub use authorizer::{Authorizer, Decision, PolicySnapshot, ResourceRef};
 pub use policy::{Diagnostic, PolicyError};

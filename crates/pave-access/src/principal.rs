@@ -178,6 +178,19 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A principal from its reference and group references, as a person
+    /// types them (`user:alice`, `admins`); for checks that involve no token.
+    pub fn parse(reference: &str, groups: &[String]) -> Result<Principal, ReferenceError> {
+        Ok(Principal {
+            reference: PrincipalRef::parse(reference)?,
+            groups: groups
+                .iter()
+                .map(|group| GroupRef::parse(group))
+                .collect::<Result<_, _>>()?,
+            token_id: None,
+        })
+    }
+
     pub fn is_in(&self, group: &str) -> bool {
         GroupRef::parse(group).is_ok_and(|group| self.groups.contains(&group))
     }

@@ -59,7 +59,24 @@ fn bearer(headers: &HeaderMap) -> Result<&str, AuthenticationError> {
     Ok(token.trim())
 }
 
-async fn audit(state: &AppState, event: NewEvent) {
+/// Records how a request ended when no handler recorded it.
+async fn audit(
+    state: &AppState,
+    principal: String,
+    action: &str,
+    resource: String,
+    outcome: Outcome,
+    request_id: &str,
+    detail: serde_json::Value,
+) {
+    let event = NewEvent {
+        principal,
+        action: action.to_string(),
+        resource,
+        outcome,
+        request_id: Some(request_id.to_string()),
+        detail,
+    };
     // Failing to audit must not hide the refusal from the caller, but it
     // must be loud: an operator needs to know the log has a hole.
     if let Err(error) = state.access.record(event).await {
@@ -86,14 +103,12 @@ pub async fn gate(
         tracing::error!(%route, "route has no declared action; denying");
         audit(
             &state,
-            NewEvent {
-                principal: "unknown".into(),
-                action: "undeclared".into(),
-                resource: route.clone(),
-                outcome: Outcome::Denied,
-                request_id: Some(request_id),
-                detail: json!({"reason": "the route declares no action"}),
-            },
+            "unknown".into(),
+            "undeclared",
+            route.clone(),
+            Outcome::Denied,
+            &request_id,
+            json!({"reason": "the route declares no action"}),
         )
         .await;
         return ApiError::forbidden(format!("{route} declares no action, so it is denied"))
@@ -125,14 +140,12 @@ pub async fn gate(
         Err(error) => {
             audit(
                 &state,
-                NewEvent {
-                    principal: "anonymous".into(),
-                    action: action.name().into(),
-                    resource: resource.to_string(),
-                    outcome: Outcome::Unauthenticated,
-                    request_id: Some(request_id),
-                    detail: json!({"route": route, "reason": error.to_string()}),
-                },
+                "anonymous".into(),
+                action.name(),
+                resource.to_string(),
+                Outcome::Unauthenticated,
+                &request_id,
+                json!({"route": route, "reason": error.to_string()}),
             )
             .await;
             return ApiError::from(error).into_response();
@@ -147,14 +160,12 @@ pub async fn gate(
     if !decision.allowed {
         audit(
             &state,
-            NewEvent {
-                principal: principal.reference.to_string(),
-                action: action.name().into(),
-                resource: resource.to_string(),
-                outcome: Outcome::Denied,
-                request_id: Some(request_id),
-                detail: json!({"route": route, "policies": decision.policies, "errors": decision.errors}),
-            },
+            principal.reference.to_string(),
+            action.name(),
+            resource.to_string(),
+            Outcome::Denied,
+            &request_id,
+            json!({"route": route, "policies": decision.policies, "errors": decision.errors}),
         )
         .await;
         return ApiError::forbidden(format!(
@@ -164,8 +175,9 @@ pub async fn gate(
         .into_response();
     }
 
+    let caller_reference = principal.reference.to_string();
     request.extensions_mut().insert(Caller {
-        principal: principal.clone(),
+        principal,
         request_id: request_id.clone(),
     });
     let response = next.run(request).await;
@@ -173,14 +185,12 @@ pub async fn gate(
     if !action.is_read() && (status.is_client_error() || status.is_server_error()) {
         audit(
             &state,
-            NewEvent {
-                principal: principal.reference.to_string(),
-                action: action.name().into(),
-                resource: resource.to_string(),
-                outcome: Outcome::Failed,
-                request_id: Some(request_id),
-                detail: json!({"route": route, "status": status.as_u16()}),
-            },
+            caller_reference,
+            action.name(),
+            resource.to_string(),
+            Outcome::Failed,
+            &request_id,
+            json!({"route": route, "status": status.as_u16()}),
         )
         .await;
     }

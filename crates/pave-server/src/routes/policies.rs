@@ -5,8 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use pave_access::{
-    Action, Decision, Diagnostic, GroupRef, PolicyError, PolicySnapshot, Principal, PrincipalRef,
-    ResourceRef, policy,
+    Action, Decision, Diagnostic, PolicyError, PolicySnapshot, Principal, ResourceRef, policy,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -191,29 +190,12 @@ pub async fn check(
     _caller: Caller,
     Json(body): Json<CheckRequest>,
 ) -> Result<axum::Json<Decision>, ApiError> {
-    let principal = Principal {
-        reference: PrincipalRef::parse(&body.principal)
-            .map_err(|error| ApiError::input(format!("principal: {error}")))?,
-        groups: body
-            .groups
-            .iter()
-            .map(|group| {
-                GroupRef::parse(group).map_err(|error| ApiError::input(format!("groups: {error}")))
-            })
-            .collect::<Result<_, _>>()?,
-        token_id: None,
-    };
-    let action = Action::parse(&body.action).ok_or_else(|| {
-        ApiError::input(format!(
-            "action: `{}` is not an action; known actions: {}",
-            body.action,
-            Action::ALL
-                .iter()
-                .map(|a| a.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })?;
+    let principal = Principal::parse(&body.principal, &body.groups)
+        .map_err(|error| ApiError::input(error.to_string()))?;
+    let action: Action = body
+        .action
+        .parse()
+        .map_err(|error: pave_access::UnknownAction| ApiError::input(format!("action: {error}")))?;
     let resource = ResourceRef::parse(&body.resource)
         .map_err(|error| ApiError::input(format!("resource: {error}")))?;
     let resource = state.access.resolve(resource).await?;

@@ -3,9 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use pave_access::{
-    Action, Authorizer, GroupRef, PolicyError, Principal, PrincipalRef, ResourceRef, policy,
-};
+use pave_access::{Action, Authorizer, PolicyError, Principal, ResourceRef, policy};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -141,24 +139,8 @@ fn check_offline(
     resource: &str,
 ) -> anyhow::Result<Value> {
     let authorizer = compile_file(file)?;
-    let principal = Principal {
-        reference: PrincipalRef::parse(principal)?,
-        groups: groups
-            .iter()
-            .map(|g| GroupRef::parse(g))
-            .collect::<Result<_, _>>()?,
-        token_id: None,
-    };
-    let action = Action::parse(action).with_context(|| {
-        format!(
-            "`{action}` is not an action; known actions: {}",
-            Action::ALL
-                .iter()
-                .map(|a| a.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })?;
+    let principal = Principal::parse(principal, groups)?;
+    let action: Action = action.parse()?;
     let resource = ResourceRef::parse(resource).map_err(anyhow::Error::msg)?;
     let decision = authorizer.decide(&principal, action, &resource);
     Ok(serde_json::to_value(decision)?)
