@@ -11,12 +11,20 @@ use crate::store::Backend;
 /// (version, description, SQLite SQL, PostgreSQL SQL)
 type Step = (i64, &'static str, &'static str, &'static str);
 
-const STEPS: &[Step] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+const STEPS: &[Step] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "catalog",
+        include_str!("../migrations/sqlite/0002_catalog.sql"),
+        include_str!("../migrations/postgres/0002_catalog.sql"),
+    ),
+];
 
 /// How many migrations the schema has; `/readyz` and tests use it.
 pub const MIGRATION_COUNT: usize = STEPS.len();

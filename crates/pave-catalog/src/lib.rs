@@ -1,0 +1,681 @@
+//! The software catalog engine: registered locations, ingestion from files
+//! and git, Backstage-compatible storage of entities and relations, and
+//! queries with Backstage's filter semantics.
+//!
+//! The entity rules themselves (validation, references, relations) live in
+//! the pure `pave-catalog-model`; this crate reads, stores and queries.
+//!
+//! Architecture invariant: no HTTP here. The server maps [`CatalogError`]
+//! to status codes; background refresh is started by the server.
+
+pub mod ingest;
+pub mod persist;
+pub mod query;
+pub mod reader;
+pub mod search;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pave_catalog_model::{EntityProblem, EntityRef, Rules, validate};
+use pave_store::{RowExt, Store, StoreError, format_time, now};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub use ingest::Problem;
+pub use persist::{Applied, OrphanStrategy};
+pub use query::{DEFAULT_FULL_TEXT_FIELDS, Filter, Order};
+pub use reader::LocationSpec;
+
+/// Errors from catalog operations; each says what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Input(String),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl From<sqlx::Error> for CatalogError {
+    fn from(error: sqlx::Error) -> CatalogError {
+        CatalogError::Store(error.into())
+    }
+}
+
+/// How the catalog behaves; from the `catalog` section of the config.
+#[derive(Debug, Clone)]
+pub struct CatalogConfig {
+    /// Locations that always exist (`catalog.locations`).
+    pub locations: Vec<LocationSpec>,
+    /// Which kinds are accepted (`catalog.rules`); every kind by default.
+    pub rules: Rules,
+    pub orphan_strategy: OrphanStrategy,
+    /// How often each location is refreshed; each refresh waits a random
+    /// extra up to half this, so locations do not refresh in lockstep.
+    pub refresh_interval: Duration,
+    /// Where git mirrors are kept.
+    pub cache_dir: PathBuf,
+}
+
+/// A registered location, as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationRecord {
+    pub id: String,
+    pub r#type: String,
+    pub target: String,
+    /// `config` or `api`.
+    pub origin: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refreshed_at: Option<String>,
+    /// Problems from the last refresh.
+    pub errors: Vec<Problem>,
+}
+
+/// What registering a location produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Registered {
+    pub location: LocationRecord,
+    pub entities: Vec<Value>,
+    /// True when the location was already registered.
+    pub exists: bool,
+}
+
+/// One page of `by-query` results.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryPage {
+    pub items: Vec<Value>,
+    pub total_items: u64,
+    pub page_info: PageInfo,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev_cursor: Option<String>,
+}
+
+/// A `by-query` request; a cursor, when given, replaces everything else.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryRequest {
+    pub filter: Vec<String>,
+    pub fields: Vec<String>,
+    pub limit: Option<u32>,
+    pub offset: Option<u64>,
+    pub orders: Vec<Order>,
+    pub full_text_term: Option<String>,
+    pub full_text_fields: Vec<String>,
+}
+
+/// The largest page any list returns.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// The catalog over one store.
+pub struct Catalog {
+    store: Store,
+    reader: reader::Reader,
+    config: CatalogConfig,
+    /// One refresh at a time per process; replicas serialize in the database.
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl Catalog {
+    pub fn new(store: Store, config: CatalogConfig) -> Catalog {
+        Catalog {
+            reader: reader::Reader::new(config.cache_dir.clone()),
+            store,
+            config,
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.config.rules
+    }
+
+    /// Makes the stored config locations match the config: adds new ones,
+    /// removes (with their entities) the ones no longer configured.
+    pub async fn sync_config_locations(&self) -> Result<(), CatalogError> {
+        let stored = self.locations().await?;
+        for spec in &self.config.locations {
+            if !stored
+                .iter()
+                .any(|l| l.r#type == spec.r#type && l.target == spec.target)
+            {
+                self.insert_location(spec, "config").await?;
+            }
+        }
+        for location in stored.iter().filter(|l| l.origin == "config") {
+            if !self
+                .config
+                .locations
+                .iter()
+                .any(|spec| spec.r#type == location.r#type && spec.target == location.target)
+            {
+                self.delete_location(&location.id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn insert_location(
+        &self,
+        spec: &LocationSpec,
+        origin: &str,
+    ) -> Result<LocationRecord, CatalogError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        pave_store::query(
+            "INSERT INTO catalog_locations (id, type, target, origin, created_at, errors) VALUES ($1, $2, $3, $4, $5, '[]')",
+        )
+        .bind(&id)
+        .bind(&spec.r#type)
+        .bind(&spec.target)
+        .bind(origin)
+        .bind(format_time(now()))
+        .execute(self.store.pool())
+        .await?;
+        self.location(&id).await
+    }
+
+    fn check_spec(spec: &LocationSpec) -> Result<(), CatalogError> {
+        match spec.r#type.as_str() {
+            "file" if !std::path::Path::new(&spec.target).is_absolute() => {
+                Err(CatalogError::Input(format!(
+                    "target `{}`: a file location needs an absolute path",
+                    spec.target
+                )))
+            }
+            "file" => Ok(()),
+            "url" => pave_git::RepositoryPath::parse(&spec.target)
+                .map(|_| ())
+                .map_err(|error| CatalogError::Input(format!("target `{}`: {error}", spec.target))),
+            other => Err(CatalogError::Input(format!(
+                "type `{other}` is not a location type; use `file` or `url`"
+            ))),
+        }
+    }
+
+    /// Registers a location and ingests it at once. With `dry_run`, only
+    /// reports what it would produce.
+    pub async fn register(
+        &self,
+        spec: LocationSpec,
+        dry_run: bool,
+    ) -> Result<Registered, CatalogError> {
+        Self::check_spec(&spec)?;
+        let existing = self
+            .locations()
+            .await?
+            .into_iter()
+            .find(|l| l.r#type == spec.r#type && l.target == spec.target);
+        if dry_run {
+            let outcome = ingest::process(&self.reader, &spec, &self.config.rules).await;
+            if let Some(problem) = outcome.problems.first()
+                && outcome.entities.is_empty()
+            {
+                return Err(CatalogError::Input(problem.to_string()));
+            }
+            return Ok(Registered {
+                location: existing.clone().unwrap_or(LocationRecord {
+                    id: String::new(),
+                    r#type: spec.r#type.clone(),
+                    target: spec.target.clone(),
+                    origin: "api".into(),
+                    refreshed_at: None,
+                    errors: outcome.problems.clone(),
+                }),
+                entities: outcome
+                    .entities
+                    .iter()
+                    .map(|p| p.document.clone())
+                    .collect(),
+                exists: existing.is_some(),
+            });
+        }
+        if let Some(location) = existing {
+            return Err(CatalogError::Conflict(format!(
+                "location {}:{} is already registered as {}",
+                spec.r#type, spec.target, location.id
+            )));
+        }
+        let location = self.insert_location(&spec, "api").await?;
+        self.refresh_location(&location.id).await?;
+        let location = self.location(&location.id).await?;
+        let entities = self.entities_of_location(&location.id).await?;
+        Ok(Registered {
+            location,
+            entities,
+            exists: false,
+        })
+    }
+
+    pub async fn locations(&self) -> Result<Vec<LocationRecord>, CatalogError> {
+        let rows = pave_store::query(
+            "SELECT id, type, target, origin, refreshed_at, errors FROM catalog_locations ORDER BY created_at, id",
+        )
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter().map(location_from_row).collect()
+    }
+
+    pub async fn location(&self, id: &str) -> Result<LocationRecord, CatalogError> {
+        let row = pave_store::query(
+            "SELECT id, type, target, origin, refreshed_at, errors FROM catalog_locations WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.store.pool())
+        .await?;
+        match row {
+            Some(row) => location_from_row(&row),
+            None => Err(CatalogError::NotFound(format!(
+                "location `{id}` does not exist"
+            ))),
+        }
+    }
+
+    /// The location that provides an entity.
+    pub async fn location_of(&self, reference: &EntityRef) -> Result<LocationRecord, CatalogError> {
+        let id = pave_store::query_scalar::<_, String>(
+            "SELECT location_id FROM catalog_entities WHERE entity_ref = $1",
+        )
+        .bind(reference.to_string())
+        .fetch_optional(self.store.pool())
+        .await?
+        .ok_or_else(|| CatalogError::NotFound(format!("entity {reference} does not exist")))?;
+        self.location(&id).await
+    }
+
+    /// Removes a location and every entity it provides.
+    pub async fn delete_location(&self, id: &str) -> Result<(), CatalogError> {
+        let _guard = self.refreshing.lock().await;
+        self.location(id).await?;
+        let mut transaction = self.store.begin().await?;
+        let uids: Vec<String> =
+            pave_store::query_scalar("SELECT uid FROM catalog_entities WHERE location_id = $1")
+                .bind(id)
+                .fetch_all(&mut *transaction)
+                .await?;
+        for uid in uids {
+            persist::delete_entity(&mut transaction, &uid).await?;
+        }
+        pave_store::query("DELETE FROM catalog_locations WHERE id = $1")
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Reads a location again and applies what changed, in one transaction.
+    pub async fn refresh_location(&self, id: &str) -> Result<Applied, CatalogError> {
+        let _guard = self.refreshing.lock().await;
+        let location = self.location(id).await?;
+        let spec = LocationSpec {
+            r#type: location.r#type.clone(),
+            target: location.target.clone(),
+        };
+        let outcome = ingest::process(&self.reader, &spec, &self.config.rules).await;
+        let origin = format!("{}:{}", spec.r#type, spec.target);
+        let (applied, problems) = persist::apply(
+            &self.store,
+            id,
+            &origin,
+            &outcome,
+            self.config.orphan_strategy,
+        )
+        .await?;
+        if !problems.is_empty() {
+            tracing::warn!(location = %origin, problems = problems.len(), first = %problems[0], "location refreshed with problems");
+        }
+        tracing::debug!(location = %origin, ?applied, "location refreshed");
+        Ok(applied)
+    }
+
+    /// Refreshes every location once.
+    pub async fn refresh_all(&self) -> Result<(), CatalogError> {
+        for location in self.locations().await? {
+            if let Err(error) = self.refresh_location(&location.id).await {
+                tracing::warn!(%error, location = %location.target, "refresh failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Refreshes the location that provides an entity.
+    pub async fn refresh_entity(&self, reference: &EntityRef) -> Result<Applied, CatalogError> {
+        let location = self.location_of(reference).await?;
+        self.refresh_location(&location.id).await
+    }
+
+    /// Refreshes every location on a jittered interval until `stop` changes.
+    pub async fn run_refresh_loop(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            // A stop in the middle of a refresh drops it: its transaction
+            // rolls back and the next start reads the location again.
+            tokio::select! {
+                result = self.refresh_all() => {
+                    if let Err(error) = result {
+                        tracing::warn!(%error, "catalog refresh failed");
+                    }
+                }
+                _ = stop.changed() => return,
+            }
+            let base = self.config.refresh_interval;
+            let jitter = base.mul_f64(rand::random::<f64>() * 0.5);
+            tokio::select! {
+                _ = tokio::time::sleep(base + jitter) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    /// Validates one entity without storing it (Backstage's validate-entity).
+    pub fn validate(&self, document: &Value) -> Result<(), Vec<EntityProblem>> {
+        validate(document, &self.config.rules).map(|_| ())
+    }
+
+    async fn entities_of_location(&self, id: &str) -> Result<Vec<Value>, CatalogError> {
+        let rows = pave_store::query(
+            "SELECT e.body, e.entity_ref FROM catalog_entities e WHERE e.location_id = $1 ORDER BY e.entity_ref",
+        )
+        .bind(id)
+        .fetch_all(self.store.pool())
+        .await?;
+        self.finish(rows, &[]).await
+    }
+
+    /// Turns stored rows (body, entity_ref) into API entities with relations.
+    async fn finish(
+        &self,
+        rows: Vec<pave_store::Row>,
+        fields: &[String],
+    ) -> Result<Vec<Value>, CatalogError> {
+        let mut bodies = Vec::with_capacity(rows.len());
+        let mut references = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let body: String = row.try_get("body")?;
+            references.push(row.try_get::<String, _>("entity_ref")?);
+            bodies.push(serde_json::from_str::<Value>(&body).unwrap_or(Value::Null));
+        }
+        let wants_relations = fields.is_empty()
+            || fields
+                .iter()
+                .any(|f| f == "relations" || f.starts_with("relations."));
+        let mut relations = if wants_relations {
+            query::relations_of(&self.store, &references).await?
+        } else {
+            BTreeMap::new()
+        };
+        Ok(bodies
+            .into_iter()
+            .zip(references)
+            .map(|(mut body, reference)| {
+                if wants_relations && let Some(object) = body.as_object_mut() {
+                    object.insert(
+                        "relations".into(),
+                        json!(relations.remove(&reference).unwrap_or_default()),
+                    );
+                }
+                query::select_fields(&body, fields)
+            })
+            .collect())
+    }
+
+    pub async fn entity_by_ref(&self, reference: &EntityRef) -> Result<Value, CatalogError> {
+        let rows = pave_store::query(
+            "SELECT body, entity_ref FROM catalog_entities WHERE entity_ref = $1",
+        )
+        .bind(reference.to_string())
+        .fetch_all(self.store.pool())
+        .await?;
+        self.finish(rows, &[])
+            .await?
+            .pop()
+            .ok_or_else(|| CatalogError::NotFound(format!("no entity named {reference}")))
+    }
+
+    pub async fn entity_by_uid(&self, uid: &str) -> Result<Value, CatalogError> {
+        let rows =
+            pave_store::query("SELECT body, entity_ref FROM catalog_entities WHERE uid = $1")
+                .bind(uid)
+                .fetch_all(self.store.pool())
+                .await?;
+        self.finish(rows, &[])
+            .await?
+            .pop()
+            .ok_or_else(|| CatalogError::NotFound(format!("no entity with uid {uid}")))
+    }
+
+    /// Deletes one entity. It comes back at its location's next refresh if
+    /// the location still provides it, as in Backstage.
+    pub async fn delete_entity(&self, uid: &str) -> Result<(), CatalogError> {
+        self.entity_by_uid(uid).await?;
+        let mut transaction = self.store.begin().await?;
+        persist::delete_entity(&mut transaction, uid).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Entities for refs, in request order; None where there is none.
+    pub async fn entities_by_refs(
+        &self,
+        references: &[String],
+        fields: &[String],
+    ) -> Result<Vec<Option<Value>>, CatalogError> {
+        let mut canonical = Vec::with_capacity(references.len());
+        for reference in references {
+            canonical.push(reference.parse::<EntityRef>().map(|r| r.to_string()).ok());
+        }
+        let wanted: Vec<String> = canonical.iter().flatten().cloned().collect();
+        let mut found: BTreeMap<String, Value> = BTreeMap::new();
+        for chunk in wanted.chunks(500) {
+            let placeholders: Vec<String> =
+                (1..=chunk.len()).map(|index| format!("${index}")).collect();
+            let sql = format!(
+                "SELECT body, entity_ref FROM catalog_entities WHERE entity_ref IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = pave_store::query(sqlx::AssertSqlSafe(sql));
+            for reference in chunk {
+                query = query.bind(reference);
+            }
+            let rows = query.fetch_all(self.store.pool()).await?;
+            let references: Vec<String> = rows
+                .iter()
+                .filter_map(|row| row.try_get::<String, _>("entity_ref").ok())
+                .collect();
+            let entities = self.finish(rows, fields).await?;
+            found.extend(references.into_iter().zip(entities));
+        }
+        Ok(canonical
+            .into_iter()
+            .map(|reference| reference.and_then(|reference| found.get(&reference).cloned()))
+            .collect())
+    }
+
+    /// Backstage's `GET /entities`: filter, fields, offset and limit.
+    pub async fn list(
+        &self,
+        filter: &Filter,
+        fields: &[String],
+        offset: u64,
+        limit: Option<u32>,
+    ) -> Result<Vec<Value>, CatalogError> {
+        let limit = limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
+        let clause = query::clause(filter, None);
+        let mut values = clause.values;
+        let order = query::order_by(&[], &mut values);
+        let sql = format!(
+            "SELECT e.body, e.entity_ref FROM catalog_entities e WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+            clause.sql
+        );
+        let mut statement = pave_store::query(sqlx::AssertSqlSafe(sql));
+        for value in values {
+            statement = statement.bind(value);
+        }
+        let rows = statement.fetch_all(self.store.pool()).await?;
+        self.finish(rows, fields).await
+    }
+
+    /// Backstage's `GET /entities/by-query`.
+    pub async fn query(&self, request: &QueryRequest) -> Result<QueryPage, CatalogError> {
+        let limit = request.limit.unwrap_or(20).min(MAX_LIMIT);
+        let offset = request.offset.unwrap_or(0);
+        let filter = Filter::parse(&request.filter)?;
+        let default_fields: Vec<String> = DEFAULT_FULL_TEXT_FIELDS
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        let text_fields = if request.full_text_fields.is_empty() {
+            &default_fields
+        } else {
+            &request.full_text_fields
+        };
+        let term = request
+            .full_text_term
+            .as_deref()
+            .map(|term| (term, text_fields.as_slice()));
+        let clause = query::clause(&filter, term);
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM catalog_entities e WHERE {}",
+            clause.sql
+        );
+        let mut count = pave_store::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
+        for value in &clause.values {
+            count = count.bind(value.clone());
+        }
+        let total = count.fetch_one(self.store.pool()).await?.max(0) as u64;
+        let mut values = clause.values;
+        let order = query::order_by(&request.orders, &mut values);
+        let sql = format!(
+            "SELECT e.body, e.entity_ref FROM catalog_entities e WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+            clause.sql
+        );
+        let mut statement = pave_store::query(sqlx::AssertSqlSafe(sql));
+        for value in values {
+            statement = statement.bind(value);
+        }
+        let rows = statement.fetch_all(self.store.pool()).await?;
+        let items = self.finish(rows, &request.fields).await?;
+        let cursor_at = |offset: u64| {
+            let mut next = request.clone();
+            next.offset = Some(offset);
+            next.limit = Some(limit);
+            encode_cursor(&next)
+        };
+        let next_cursor =
+            (offset + u64::from(limit) < total).then(|| cursor_at(offset + u64::from(limit)));
+        let prev_cursor = (offset > 0).then(|| cursor_at(offset.saturating_sub(u64::from(limit))));
+        Ok(QueryPage {
+            items,
+            total_items: total,
+            page_info: PageInfo {
+                next_cursor,
+                prev_cursor,
+            },
+        })
+    }
+
+    /// Counts of each value of each facet among the entities a filter matches.
+    pub async fn facets(
+        &self,
+        facets: &[String],
+        filter: &Filter,
+    ) -> Result<BTreeMap<String, Vec<Value>>, CatalogError> {
+        let mut result = BTreeMap::new();
+        for facet in facets {
+            let clause = query::clause(filter, None);
+            let mut values = clause.values;
+            values.push(facet.to_lowercase());
+            let sql = format!(
+                "SELECT s.original AS value, COUNT(DISTINCT s.entity_uid) AS count FROM catalog_search s \
+                 WHERE s.key = ${} AND s.original IS NOT NULL AND s.entity_uid IN (SELECT e.uid FROM catalog_entities e WHERE {}) \
+                 GROUP BY s.original ORDER BY count DESC, value",
+                values.len(),
+                clause.sql
+            );
+            let mut statement = pave_store::query(sqlx::AssertSqlSafe(sql));
+            for value in values {
+                statement = statement.bind(value);
+            }
+            let rows = statement.fetch_all(self.store.pool()).await?;
+            let mut counts = Vec::new();
+            for row in rows {
+                counts.push(json!({"value": row.try_get::<String, _>("value")?, "count": row.try_get::<i64, _>("count")?}));
+            }
+            result.insert(facet.clone(), counts);
+        }
+        Ok(result)
+    }
+}
+
+fn location_from_row(row: &pave_store::Row) -> Result<LocationRecord, CatalogError> {
+    let errors: String = row.try_get("errors")?;
+    Ok(LocationRecord {
+        id: row.try_get("id")?,
+        r#type: row.try_get("type")?,
+        target: row.try_get("target")?,
+        origin: row.try_get("origin")?,
+        refreshed_at: row.try_get("refreshed_at")?,
+        errors: serde_json::from_str(&errors).unwrap_or_default(),
+    })
+}
+
+/// Cursors are the whole request, so a page is reproducible (as Backstage's are).
+fn encode_cursor(request: &QueryRequest) -> String {
+    hex::encode(serde_json::to_vec(request).unwrap_or_default())
+}
+
+/// Reads a cursor this server gave out.
+pub fn decode_cursor(cursor: &str) -> Result<QueryRequest, CatalogError> {
+    hex::decode(cursor)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| {
+            CatalogError::Input(format!("cursor `{cursor}` is not one this server gave out"))
+        })
+}
+
+/// The server runs these futures on a multi-threaded runtime, so they must
+/// be `Send` for any borrowed arguments; a rustc limitation around async
+/// closures and borrowed matches makes that easy to lose without noticing.
+#[cfg(test)]
+mod send_checks {
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[allow(dead_code)]
+    async fn futures_are_send(
+        catalog: &super::Catalog,
+        reader: &super::reader::Reader,
+        spec: &super::LocationSpec,
+        base: &super::reader::Base,
+        git: &pave_git::GitReader,
+        text: &str,
+    ) {
+        let rules = pave_catalog_model::Rules::default();
+        assert_send(&super::ingest::process(reader, spec, &rules));
+        assert_send(&reader.read(spec, None));
+        assert_send(&reader.read_relative(base, text));
+        assert_send(&catalog.refresh_location(text));
+        assert_send(&catalog.register(spec.clone(), false));
+        assert_send(&git.read_file(text, text, text));
+        assert_send(&git.locate(text));
+        assert_send(&git.list_files(text, text, text));
+        assert_send(&git.resolve(text, None));
+    }
+}

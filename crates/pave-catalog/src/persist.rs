@@ -1,0 +1,445 @@
+//! Writing one root location's outcome in one transaction: new and changed
+//! entities, conflicts, orphans, the last good version of broken entities,
+//! relations and the flattened rows that queries use.
+
+use std::collections::{BTreeMap, HashMap};
+
+use pave_store::{RowExt, Store, StoreError, Transaction, format_time, now};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::ingest::{Outcome, Problem, Processed};
+use crate::search;
+
+/// The annotation Backstage sets on an orphaned entity.
+pub const ORPHAN_ANNOTATION: &str = "backstage.io/orphan";
+pub const MANAGED_BY_LOCATION: &str = "backstage.io/managed-by-location";
+pub const MANAGED_BY_ORIGIN_LOCATION: &str = "backstage.io/managed-by-origin-location";
+
+/// What happens to entities that vanish from their location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrphanStrategy {
+    /// Keep them, annotated `backstage.io/orphan: "true"`.
+    Keep,
+    /// Delete them (Backstage's current default).
+    #[default]
+    Delete,
+}
+
+/// What one refresh changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Applied {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub orphaned: usize,
+    pub deleted: usize,
+    pub conflicts: usize,
+}
+
+struct Existing {
+    uid: String,
+    location_key: String,
+    hash: String,
+    orphan: bool,
+    errors: String,
+}
+
+/// Applies `outcome` for the root location `location_id` (whose key is
+/// `origin`). Returns the counts and the problems recorded (including conflicts).
+pub async fn apply(
+    store: &Store,
+    location_id: &str,
+    origin: &str,
+    outcome: &Outcome,
+    strategy: OrphanStrategy,
+) -> Result<(Applied, Vec<Problem>), StoreError> {
+    let mut transaction = store.begin().await?;
+    // Replicas refreshing the same location take turns.
+    store
+        .lock_sequence(&mut transaction, lock_key(location_id))
+        .await?;
+    let mut applied = Applied::default();
+    let mut problems = outcome.problems.clone();
+    let existing = load_existing(&mut transaction, location_id).await?;
+    let at = format_time(now());
+
+    // Problems per entity, for status.items.
+    let mut errors_by_ref: BTreeMap<String, Vec<&Problem>> = BTreeMap::new();
+    for problem in &outcome.problems {
+        if let Some(reference) = &problem.entity_ref {
+            errors_by_ref
+                .entry(reference.clone())
+                .or_default()
+                .push(problem);
+        }
+    }
+
+    let mut produced: HashMap<String, &Processed> = HashMap::new();
+    for processed in &outcome.entities {
+        let reference = processed.entity.reference().to_string();
+        if let Some(first) = produced.get(&reference) {
+            problems.push(conflict(
+                &reference,
+                &processed.location_key,
+                &first.location_key,
+            ));
+            applied.conflicts += 1;
+            continue;
+        }
+        if !existing.contains_key(&reference)
+            && let Some(owner) = owner_elsewhere(&mut transaction, &reference, location_id).await?
+        {
+            problems.push(conflict(&reference, &processed.location_key, &owner));
+            applied.conflicts += 1;
+            continue;
+        }
+        produced.insert(reference.clone(), processed);
+        let errors = json!(errors_by_ref.get(&reference).cloned().unwrap_or_default()).to_string();
+        match existing.get(&reference) {
+            Some(old)
+                if old.hash == processed.hash
+                    && !old.orphan
+                    && old.errors == errors
+                    && old.location_key == processed.location_key =>
+            {
+                applied.unchanged += 1;
+            }
+            Some(old) => {
+                write_entity(
+                    &mut transaction,
+                    Some(&old.uid),
+                    processed,
+                    location_id,
+                    origin,
+                    &errors,
+                    false,
+                    &at,
+                )
+                .await?;
+                applied.updated += 1;
+            }
+            None => {
+                write_entity(
+                    &mut transaction,
+                    None,
+                    processed,
+                    location_id,
+                    origin,
+                    &errors,
+                    false,
+                    &at,
+                )
+                .await?;
+                applied.added += 1;
+            }
+        }
+    }
+
+    for (reference, old) in &existing {
+        if produced.contains_key(reference) {
+            continue;
+        }
+        let kept_because_broken = outcome.failed_sources.contains(&old.location_key)
+            || outcome.broken_refs.contains(reference);
+        if kept_because_broken {
+            // The last good version stays; it carries the new errors.
+            let mut items: Vec<&Problem> =
+                errors_by_ref.get(reference).cloned().unwrap_or_default();
+            let source_problems: Vec<&Problem> = outcome
+                .problems
+                .iter()
+                .filter(|problem| {
+                    problem.location == old.location_key && problem.entity_ref.is_none()
+                })
+                .collect();
+            items.extend(source_problems);
+            let errors = json!(items).to_string();
+            if errors != old.errors {
+                set_errors(&mut transaction, &old.uid, &errors, &at).await?;
+            }
+            continue;
+        }
+        match strategy {
+            OrphanStrategy::Delete => {
+                delete_entity(&mut transaction, &old.uid).await?;
+                applied.deleted += 1;
+            }
+            OrphanStrategy::Keep if !old.orphan => {
+                mark_orphan(&mut transaction, &old.uid, &at).await?;
+                applied.orphaned += 1;
+            }
+            OrphanStrategy::Keep => {}
+        }
+    }
+
+    let location_errors: Vec<&Problem> = problems.iter().collect();
+    pave_store::query("UPDATE catalog_locations SET refreshed_at = $1, errors = $2 WHERE id = $3")
+        .bind(&at)
+        .bind(json!(location_errors).to_string())
+        .bind(location_id)
+        .execute(&mut *transaction)
+        .await?;
+    transaction.commit().await?;
+    Ok((applied, problems))
+}
+
+fn lock_key(location_id: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(location_id.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
+}
+
+fn conflict(reference: &str, claimant: &str, owner: &str) -> Problem {
+    Problem {
+        location: claimant.to_string(),
+        line: None,
+        column: None,
+        message: format!(
+            "conflict: {reference} is already provided by {owner}; the first location keeps it and nothing was overwritten"
+        ),
+        entity_ref: Some(reference.to_string()),
+    }
+}
+
+async fn load_existing(
+    transaction: &mut Transaction,
+    location_id: &str,
+) -> Result<HashMap<String, Existing>, StoreError> {
+    let rows = pave_store::query(
+        "SELECT uid, entity_ref, location_key, hash, orphan, errors FROM catalog_entities WHERE location_id = $1",
+    )
+    .bind(location_id)
+    .fetch_all(&mut **transaction)
+    .await?;
+    let mut existing = HashMap::new();
+    for row in rows {
+        existing.insert(
+            row.try_get::<String, _>("entity_ref")?,
+            Existing {
+                uid: row.try_get("uid")?,
+                location_key: row.try_get("location_key")?,
+                hash: row.try_get("hash")?,
+                orphan: row.try_get::<i64, _>("orphan")? != 0,
+                errors: row.try_get("errors")?,
+            },
+        );
+    }
+    Ok(existing)
+}
+
+async fn owner_elsewhere(
+    transaction: &mut Transaction,
+    reference: &str,
+    location_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(pave_store::query_scalar::<_, String>(
+        "SELECT location_key FROM catalog_entities WHERE entity_ref = $1 AND location_id <> $2",
+    )
+    .bind(reference)
+    .bind(location_id)
+    .fetch_optional(&mut **transaction)
+    .await?)
+}
+
+/// The stored body: the document plus what the catalog adds.
+fn body(
+    processed: &Processed,
+    uid: &str,
+    etag: &str,
+    origin: &str,
+    errors: &str,
+    orphan: bool,
+) -> Value {
+    let mut body = processed.document.clone();
+    let namespace = processed.entity.metadata.namespace.clone();
+    if let Some(metadata) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.insert("uid".into(), json!(uid));
+        metadata.insert("etag".into(), json!(etag));
+        metadata.insert("namespace".into(), json!(namespace));
+        let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
+        if let Some(annotations) = annotations.as_object_mut() {
+            annotations.insert(MANAGED_BY_LOCATION.into(), json!(processed.location_key));
+            annotations.insert(MANAGED_BY_ORIGIN_LOCATION.into(), json!(origin));
+            if orphan {
+                annotations.insert(ORPHAN_ANNOTATION.into(), json!("true"));
+            } else {
+                annotations.remove(ORPHAN_ANNOTATION);
+            }
+        }
+    }
+    set_status(&mut body, errors);
+    body
+}
+
+/// Writes `errors` (a JSON list of problems) as Backstage's `status.items`.
+fn set_status(body: &mut Value, errors: &str) {
+    let items: Vec<Value> = serde_json::from_str::<Vec<Problem>>(errors)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|problem| {
+            json!({
+                "type": "backstage.io/catalog-processing",
+                "level": "error",
+                "message": problem.to_string(),
+                "error": {"name": "InputError", "message": problem.message},
+            })
+        })
+        .collect();
+    if let Some(object) = body.as_object_mut() {
+        if items.is_empty() {
+            object.remove("status");
+        } else {
+            object.insert("status".into(), json!({ "items": items }));
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_entity(
+    transaction: &mut Transaction,
+    uid: Option<&str>,
+    processed: &Processed,
+    location_id: &str,
+    origin: &str,
+    errors: &str,
+    orphan: bool,
+    at: &str,
+) -> Result<(), StoreError> {
+    let uid = uid
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let etag = hex::encode(uuid::Uuid::new_v4().as_bytes());
+    let reference = processed.entity.reference();
+    let body = body(processed, &uid, &etag, origin, errors, orphan);
+    pave_store::query("DELETE FROM catalog_entities WHERE uid = $1")
+        .bind(&uid)
+        .execute(&mut **transaction)
+        .await?;
+    pave_store::query(
+        "INSERT INTO catalog_entities (uid, entity_ref, kind, namespace, name, location_id, location_key, body, hash, etag, orphan, errors, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(&uid)
+    .bind(reference.to_string())
+    .bind(&reference.kind)
+    .bind(&reference.namespace)
+    .bind(&reference.name)
+    .bind(location_id)
+    .bind(&processed.location_key)
+    .bind(body.to_string())
+    .bind(&processed.hash)
+    .bind(&etag)
+    .bind(i64::from(orphan))
+    .bind(errors)
+    .bind(at)
+    .execute(&mut **transaction)
+    .await?;
+    pave_store::query("DELETE FROM catalog_relations WHERE origin_uid = $1")
+        .bind(&uid)
+        .execute(&mut **transaction)
+        .await?;
+    for relation in processed.entity.relations() {
+        pave_store::query(
+            "INSERT INTO catalog_relations (origin_uid, source_ref, type, target_ref) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&uid)
+        .bind(relation.source.to_string())
+        .bind(relation.r#type)
+        .bind(relation.target.to_string())
+        .execute(&mut **transaction)
+        .await?;
+    }
+    write_search(transaction, &uid, &body).await
+}
+
+async fn write_search(
+    transaction: &mut Transaction,
+    uid: &str,
+    body: &Value,
+) -> Result<(), StoreError> {
+    pave_store::query("DELETE FROM catalog_search WHERE entity_uid = $1")
+        .bind(uid)
+        .execute(&mut **transaction)
+        .await?;
+    for row in search::flatten(body) {
+        pave_store::query(
+            "INSERT INTO catalog_search (entity_uid, key, value, original) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(uid)
+        .bind(&row.key)
+        .bind(&row.value)
+        .bind(&row.original)
+        .execute(&mut **transaction)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn set_errors(
+    transaction: &mut Transaction,
+    uid: &str,
+    errors: &str,
+    at: &str,
+) -> Result<(), StoreError> {
+    let stored =
+        pave_store::query_scalar::<_, String>("SELECT body FROM catalog_entities WHERE uid = $1")
+            .bind(uid)
+            .fetch_one(&mut **transaction)
+            .await?;
+    let mut body: Value = serde_json::from_str(&stored).unwrap_or(Value::Null);
+    set_status(&mut body, errors);
+    pave_store::query(
+        "UPDATE catalog_entities SET body = $1, errors = $2, updated_at = $3 WHERE uid = $4",
+    )
+    .bind(body.to_string())
+    .bind(errors)
+    .bind(at)
+    .bind(uid)
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}
+
+async fn mark_orphan(transaction: &mut Transaction, uid: &str, at: &str) -> Result<(), StoreError> {
+    let stored =
+        pave_store::query_scalar::<_, String>("SELECT body FROM catalog_entities WHERE uid = $1")
+            .bind(uid)
+            .fetch_one(&mut **transaction)
+            .await?;
+    let mut body: Value = serde_json::from_str(&stored).unwrap_or(Value::Null);
+    if let Some(annotations) = body
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
+        annotations.insert(ORPHAN_ANNOTATION.into(), json!("true"));
+    }
+    pave_store::query(
+        "UPDATE catalog_entities SET body = $1, orphan = 1, updated_at = $2 WHERE uid = $3",
+    )
+    .bind(body.to_string())
+    .bind(at)
+    .bind(uid)
+    .execute(&mut **transaction)
+    .await?;
+    write_search(transaction, uid, &body).await
+}
+
+/// Deletes an entity with its relations and search rows.
+pub async fn delete_entity(transaction: &mut Transaction, uid: &str) -> Result<(), StoreError> {
+    for sql in [
+        "DELETE FROM catalog_search WHERE entity_uid = $1",
+        "DELETE FROM catalog_relations WHERE origin_uid = $1",
+        "DELETE FROM catalog_entities WHERE uid = $1",
+    ] {
+        pave_store::query(sql)
+            .bind(uid)
+            .execute(&mut **transaction)
+            .await?;
+    }
+    Ok(())
+}

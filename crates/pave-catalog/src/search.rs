@@ -1,0 +1,118 @@
+//! Flattening an entity into the key/value rows that filters, facets and
+//! full-text search run on, as Backstage's `search` table does: keys and
+//! values lower-cased, arrays of scalars one row per item, long values
+//! (definitions, descriptions over the limit) left out.
+
+use serde_json::Value;
+
+/// Values longer than this are not indexed (Backstage drops them too).
+pub const MAX_VALUE_LENGTH: usize = 200;
+
+/// One indexed field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub key: String,
+    /// Lower-cased, for matching; None for an object or array that exists.
+    pub value: Option<String>,
+    /// As written, for facets.
+    pub original: Option<String>,
+}
+
+/// Every indexed row of an entity body.
+pub fn flatten(body: &Value) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let mut stack: Vec<(String, &Value)> = match body.as_object() {
+        Some(object) => object
+            .iter()
+            .filter(|(key, _)| key.as_str() != "relations" && key.as_str() != "status")
+            .map(|(key, value)| (key.to_ascii_lowercase(), value))
+            .collect(),
+        None => return rows,
+    };
+    while let Some((key, value)) = stack.pop() {
+        match value {
+            Value::Object(object) => {
+                rows.push(Row {
+                    key: key.clone(),
+                    value: None,
+                    original: None,
+                });
+                for (child, value) in object {
+                    stack.push((format!("{key}.{}", child.to_ascii_lowercase()), value));
+                }
+            }
+            Value::Array(items) => {
+                rows.push(Row {
+                    key: key.clone(),
+                    value: None,
+                    original: None,
+                });
+                for item in items {
+                    match item {
+                        Value::Object(_) | Value::Array(_) => stack.push((key.clone(), item)),
+                        scalar => push_scalar(&mut rows, &key, scalar),
+                    }
+                }
+            }
+            scalar => push_scalar(&mut rows, &key, scalar),
+        }
+    }
+    rows.sort_by(|a, b| (&a.key, &a.value).cmp(&(&b.key, &b.value)));
+    rows.dedup();
+    rows
+}
+
+fn push_scalar(rows: &mut Vec<Row>, key: &str, value: &Value) {
+    let original = match value {
+        Value::String(text) => text.clone(),
+        Value::Null => return,
+        other => other.to_string(),
+    };
+    if original.chars().count() > MAX_VALUE_LENGTH {
+        rows.push(Row {
+            key: key.to_string(),
+            value: None,
+            original: None,
+        });
+        return;
+    }
+    rows.push(Row {
+        key: key.to_string(),
+        value: Some(original.to_lowercase()),
+        original: Some(original),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn entities_flatten_like_backstage() {
+        let rows = flatten(&json!({
+            "kind": "Component",
+            "metadata": {"name": "Artist-Web", "tags": ["Java", "web"], "annotations": {"backstage.io/orphan": "true"}},
+            "spec": {"owner": "team-a", "definition": "x".repeat(500)},
+            "relations": [{"type": "ownedBy"}],
+        }));
+        let has = |key: &str, value: &str| {
+            rows.iter()
+                .any(|r| r.key == key && r.value.as_deref() == Some(value))
+        };
+        assert!(has("kind", "component"));
+        assert!(has("metadata.name", "artist-web"));
+        assert!(has("metadata.tags", "java") && has("metadata.tags", "web"));
+        assert!(has("metadata.annotations.backstage.io/orphan", "true"));
+        assert!(
+            rows.iter()
+                .any(|r| r.key == "spec.definition" && r.value.is_none()),
+            "long values exist but are not indexed"
+        );
+        assert!(!rows.iter().any(|r| r.key.starts_with("relations")));
+        assert!(
+            rows.iter()
+                .any(|r| r.key == "kind" && r.original.as_deref() == Some("Component"))
+        );
+    }
+}
