@@ -68,6 +68,13 @@ actions! {
     PolicyValidate => "policy.validate", Read, Platform;
     PolicyCheck => "policy.check", Read, Platform;
     PolicyWrite => "policy.write", Write, Platform;
+    CatalogEntityRead => "catalog.entity.read", Read, Platform;
+    CatalogEntityValidate => "catalog.entity.validate", Read, Platform;
+    CatalogEntityDelete => "catalog.entity.delete", Write, Platform;
+    CatalogLocationRead => "catalog.location.read", Read, Platform;
+    CatalogLocationCreate => "catalog.location.create", Write, Platform;
+    CatalogLocationDelete => "catalog.location.delete", Write, Platform;
+    CatalogRefresh => "catalog.refresh", Write, Platform;
     AuditRead => "audit.read", Read, Platform;
     AuditVerify => "audit.verify", Read, Platform;
 }

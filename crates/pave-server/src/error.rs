@@ -99,6 +99,20 @@ impl From<AccessError> for ApiError {
     }
 }
 
+impl From<pave_catalog::CatalogError> for ApiError {
+    fn from(error: pave_catalog::CatalogError) -> ApiError {
+        use pave_catalog::CatalogError;
+        match error {
+            CatalogError::Store(error) => error.into(),
+            CatalogError::NotFound(message) => ApiError::not_found(message),
+            CatalogError::Input(message) => ApiError::input(message),
+            CatalogError::Conflict(message) => {
+                ApiError::new(StatusCode::CONFLICT, "ConflictError", message)
+            }
+        }
+    }
+}
+
 impl From<PolicyError> for ApiError {
     fn from(error: PolicyError) -> ApiError {
         let message = error.to_string();

@@ -25,6 +25,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pave_access::Access;
+use pave_catalog::Catalog;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -65,11 +66,13 @@ pub enum ServerError {
 /// Builds the application: every route with its layers.
 pub fn app(
     access: Arc<Access>,
+    catalog: Arc<Catalog>,
     options: &ServerOptions,
 ) -> Result<(Router, AppState), ServerError> {
     let metrics = metrics::handle().map_err(ServerError::Metrics)?;
     let mut state = AppState {
         access,
+        catalog,
         metrics,
         routes: Arc::new(routes::RouteTable::declared()),
         openapi: Arc::new(String::new()),
@@ -129,11 +132,14 @@ async fn method_not_allowed() -> Response {
 pub async fn serve(
     listener: TcpListener,
     access: Arc<Access>,
+    catalog: Arc<Catalog>,
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let (router, _) = app(Arc::clone(&access), &options)?;
+    let (router, _) = app(Arc::clone(&access), Arc::clone(&catalog), &options)?;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let catalog_stop = stop_rx.clone();
+    let cataloguer = tokio::spawn(async move { catalog.run_refresh_loop(catalog_stop).await });
     let refresher = tokio::spawn(async move {
         let mut ticker = tokio::time::interval(options.policy_refresh);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -155,5 +161,6 @@ pub async fn serve(
         .await;
     let _ = stop_tx.send(true);
     let _ = refresher.await;
+    let _ = cataloguer.await;
     result.map_err(ServerError::from)
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use pave_access::Access;
+use pave_catalog::Catalog;
 
 use crate::routes::RouteTable;
 
@@ -12,6 +13,7 @@ use crate::routes::RouteTable;
 #[derive(Clone)]
 pub struct AppState {
     pub access: Arc<Access>,
+    pub catalog: Arc<Catalog>,
     pub metrics: PrometheusHandle,
     pub routes: Arc<RouteTable>,
     pub openapi: Arc<String>,

@@ -59,6 +59,9 @@ pub enum Command {
     /// Read and verify the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Validate descriptor files offline; list, search and register catalog entities.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -77,6 +80,9 @@ pub struct UpArgs {
     /// How to write logs.
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
+    /// A catalog file or glob to read (repeatable), such as ./catalog-info.yaml.
+    #[arg(long = "location")]
+    pub locations: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -200,4 +206,44 @@ pub enum AuditCommand {
     },
     /// Check the hash chain; exits non-zero and names the first altered or removed event.
     Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Validate catalog-info.yaml files offline (for CI): exits 1 and prints
+    /// file:line:column: message for each problem.
+    Validate {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// List entities, optionally filtered (Backstage filter syntax, repeatable: kind=component,spec.type=service).
+    List {
+        #[arg(long)]
+        filter: Vec<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Find entities whose name, title, description, tags, owner, type or kind contain a term.
+    Search {
+        term: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Show one entity and its relations: [kind:][namespace/]name (kind defaults to component).
+    Get { reference: String },
+    /// Register a location: a file path or glob (type file), or a git URL (type url).
+    Register {
+        target: String,
+        #[arg(long = "type", default_value = "file")]
+        r#type: String,
+        /// Only show what would be added.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List registered locations and their problems.
+    Locations,
+    /// Read an entity's location again now.
+    Refresh { reference: String },
+    /// Remove a location and its entities.
+    Unregister { id: String },
 }

@@ -141,6 +141,9 @@ impl Client {
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
         if status.is_success() {
+            if text.trim().is_empty() {
+                return Ok(Value::Null);
+            }
             return serde_json::from_str(&text).with_context(|| {
                 format!("{url} answered {status} with something that is not JSON")
             });

@@ -30,6 +30,41 @@ struct FileConfig {
     database: Option<DatabaseSection>,
     log: Option<LogSection>,
     server: Option<ServerSection>,
+    catalog: Option<CatalogSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CatalogSection {
+    #[serde(default)]
+    locations: Vec<CatalogLocation>,
+    rules: Option<Vec<CatalogRule>>,
+    orphan_strategy: Option<OrphanStrategy>,
+    refresh_interval_seconds: Option<u64>,
+}
+
+/// A location the catalog always reads (`catalog.locations`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogLocation {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub target: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogRule {
+    allow: Vec<String>,
+}
+
+/// What happens to entities that vanish from their location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrphanStrategy {
+    Keep,
+    #[default]
+    Delete,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -65,6 +100,12 @@ pub struct Config {
     pub log_level: String,
     pub body_limit_bytes: usize,
     pub policy_refresh: Duration,
+    /// `catalog.locations`, with file targets made absolute.
+    pub catalog_locations: Vec<CatalogLocation>,
+    /// The kinds `catalog.rules` allows; None allows every kind.
+    pub catalog_allowed_kinds: Option<Vec<String>>,
+    pub catalog_orphan_strategy: OrphanStrategy,
+    pub catalog_refresh: Duration,
 }
 
 /// What the command line says, which wins over file and environment.
@@ -73,6 +114,8 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
+    /// Extra catalog locations (`pave up --location`), relative to the working directory.
+    pub catalog_locations: Vec<CatalogLocation>,
 }
 
 /// Why configuration could not be read.
@@ -108,6 +151,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "PAVE_SERVER_POLICY_REFRESH_SECONDS",
         "server.policyRefreshSeconds",
+    ),
+    (
+        "PAVE_CATALOG_REFRESH_INTERVAL_SECONDS",
+        "catalog.refreshIntervalSeconds",
     ),
 ];
 
@@ -162,6 +209,14 @@ impl Config {
         overrides: Overrides,
         default_log_format: LogFormat,
     ) -> Result<Config, ConfigError> {
+        // Relative file targets in the config are relative to the config file.
+        let file_directory = match file {
+            Some(path) => std::path::absolute(path)
+                .ok()
+                .and_then(|path| path.parent().map(Path::to_path_buf))
+                .unwrap_or_default(),
+            None => std::env::current_dir().unwrap_or_default(),
+        };
         let file = match file {
             Some(path) => parse_file(path)?,
             None => FileConfig::default(),
@@ -169,6 +224,20 @@ impl Config {
         let database = file.database.unwrap_or_default();
         let log = file.log.unwrap_or_default();
         let server = file.server.unwrap_or_default();
+        let catalog = file.catalog.unwrap_or_default();
+        let base = file_directory.clone();
+        let catalog_locations = catalog
+            .locations
+            .into_iter()
+            .chain(overrides.catalog_locations.clone())
+            .map(|location| absolute_location(location, &base))
+            .collect::<Result<Vec<_>, _>>()?;
+        let catalog_allowed_kinds = catalog.rules.map(|rules| {
+            rules
+                .into_iter()
+                .flat_map(|rule| rule.allow)
+                .collect::<Vec<_>>()
+        });
 
         let log_format = match environment.get("PAVE_LOG_FORMAT") {
             Some(value) => Some(match value.as_str() {
@@ -243,7 +312,25 @@ impl Config {
                 .or(server.policy_refresh_seconds)
                 .unwrap_or(10),
             ),
+            catalog_locations,
+            catalog_allowed_kinds,
+            catalog_orphan_strategy: catalog.orphan_strategy.unwrap_or_default(),
+            catalog_refresh: Duration::from_secs(
+                from_environment(
+                    environment,
+                    "PAVE_CATALOG_REFRESH_INTERVAL_SECONDS",
+                    "a number of seconds",
+                )?
+                .or(catalog.refresh_interval_seconds)
+                .unwrap_or(120),
+            ),
         };
+        if config.catalog_refresh.is_zero() {
+            return Err(ConfigError::Invalid {
+                key: "catalog.refreshIntervalSeconds".into(),
+                message: "must be at least 1".into(),
+            });
+        }
         if config.max_connections == 0 {
             return Err(ConfigError::Invalid {
                 key: "database.maxConnections".into(),
@@ -286,6 +373,34 @@ impl Config {
     }
 }
 
+fn absolute_location(
+    location: CatalogLocation,
+    base: &Path,
+) -> Result<CatalogLocation, ConfigError> {
+    match location.kind.as_str() {
+        "file" => {
+            let path = Path::new(&location.target);
+            let target = if path.is_absolute() {
+                path.to_path_buf()
+            } else {
+                base.join(path)
+            };
+            Ok(CatalogLocation {
+                kind: location.kind,
+                target: target.display().to_string(),
+            })
+        }
+        "url" => Ok(location),
+        other => Err(ConfigError::Invalid {
+            key: "catalog.locations".into(),
+            message: format!(
+                "type `{other}` of `{}` is not a location type; use file or url",
+                location.target
+            ),
+        }),
+    }
+}
+
 /// The process environment, restricted to Pave's variables.
 pub fn environment() -> BTreeMap<String, String> {
     std::env::vars()
@@ -321,7 +436,7 @@ mod tests {
     #[test]
     fn a_full_file_is_read() {
         let config = resolve(
-            "listen: 0.0.0.0:8080\ndataDir: /var/lib/pave\ndatabase:\n  url: postgres://pave@db/pave\n  maxConnections: 20\nlog:\n  format: text\n  level: debug\nserver:\n  bodyLimitBytes: 4096\n  policyRefreshSeconds: 3\n",
+            "listen: 0.0.0.0:8080\ndataDir: /var/lib/pave\ndatabase:\n  url: postgres://pave@db/pave\n  maxConnections: 20\nlog:\n  format: text\n  level: debug\nserver:\n  bodyLimitBytes: 4096\n  policyRefreshSeconds: 3\ncatalog:\n  locations:\n    - type: file\n      target: ./catalog/all.yaml\n    - type: url\n      target: https://example.com/org/repo/blob/main/catalog-info.yaml\n  rules:\n    - allow: [Component, API]\n  orphanStrategy: keep\n  refreshIntervalSeconds: 30\n",
             &[],
         )
         .unwrap();
@@ -334,6 +449,19 @@ mod tests {
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.body_limit_bytes, 4096);
         assert_eq!(config.policy_refresh, Duration::from_secs(3));
+        assert!(
+            config.catalog_locations[0]
+                .target
+                .ends_with("/catalog/all.yaml")
+        );
+        assert!(Path::new(&config.catalog_locations[0].target).is_absolute());
+        assert_eq!(config.catalog_locations[1].kind, "url");
+        assert_eq!(
+            config.catalog_allowed_kinds,
+            Some(vec!["Component".to_string(), "API".to_string()])
+        );
+        assert_eq!(config.catalog_orphan_strategy, OrphanStrategy::Keep);
+        assert_eq!(config.catalog_refresh, Duration::from_secs(30));
     }
 
     #[test]

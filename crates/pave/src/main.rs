@@ -62,6 +62,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     listen: args.listen,
                     data_dir: args.data_dir.clone(),
                     log_format: args.log_format,
+                    catalog_locations: args
+                        .locations
+                        .iter()
+                        .map(|path| config::CatalogLocation {
+                            kind: "file".into(),
+                            target: path.display().to_string(),
+                        })
+                        .collect(),
                 },
                 LogFormat::Text,
             )?;
@@ -75,6 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     listen: args.listen,
                     data_dir: None,
                     log_format: args.log_format,
+                    catalog_locations: Vec::new(),
                 },
                 LogFormat::Json,
             )?;
@@ -86,6 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(command) => commands::token::run(global, command).await,
         Command::Policy(command) => commands::policy::run(global, command).await,
         Command::Audit(command) => commands::audit::run(global, command).await,
+        Command::Catalog(command) => commands::catalog::run(global, command).await,
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "pave", &mut std::io::stdout());
             Ok(())

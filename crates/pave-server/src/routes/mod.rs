@@ -6,6 +6,7 @@
 //! when a route is added without an action.
 
 mod audit;
+mod catalog;
 mod health;
 mod policies;
 mod server;
@@ -39,6 +40,64 @@ pub const DECLARED: &[(&str, &str, Action)] = &[
     ("PUT", "/api/v1/policies", Action::PolicyWrite),
     ("POST", "/api/v1/policies/validate", Action::PolicyValidate),
     ("POST", "/api/v1/policies/check", Action::PolicyCheck),
+    ("GET", "/api/catalog/entities", Action::CatalogEntityRead),
+    (
+        "GET",
+        "/api/catalog/entities/by-query",
+        Action::CatalogEntityRead,
+    ),
+    (
+        "GET",
+        "/api/catalog/entities/by-name/{kind}/{namespace}/{name}",
+        Action::CatalogEntityRead,
+    ),
+    (
+        "GET",
+        "/api/catalog/entities/by-uid/{uid}",
+        Action::CatalogEntityRead,
+    ),
+    (
+        "DELETE",
+        "/api/catalog/entities/by-uid/{uid}",
+        Action::CatalogEntityDelete,
+    ),
+    (
+        "POST",
+        "/api/catalog/entities/by-refs",
+        Action::CatalogEntityRead,
+    ),
+    (
+        "GET",
+        "/api/catalog/entity-facets",
+        Action::CatalogEntityRead,
+    ),
+    ("GET", "/api/catalog/locations", Action::CatalogLocationRead),
+    (
+        "POST",
+        "/api/catalog/locations",
+        Action::CatalogLocationCreate,
+    ),
+    (
+        "GET",
+        "/api/catalog/locations/{id}",
+        Action::CatalogLocationRead,
+    ),
+    (
+        "DELETE",
+        "/api/catalog/locations/{id}",
+        Action::CatalogLocationDelete,
+    ),
+    (
+        "GET",
+        "/api/catalog/locations/by-entity/{kind}/{namespace}/{name}",
+        Action::CatalogLocationRead,
+    ),
+    ("POST", "/api/catalog/refresh", Action::CatalogRefresh),
+    (
+        "POST",
+        "/api/catalog/validate-entity",
+        Action::CatalogEntityValidate,
+    ),
     ("GET", "/api/v1/audit", Action::AuditRead),
     ("GET", "/api/v1/audit/verify", Action::AuditVerify),
 ];
@@ -104,6 +163,17 @@ fn gated() -> OpenApiRouter<AppState> {
         .routes(routes!(policies::read, policies::replace))
         .routes(routes!(policies::validate))
         .routes(routes!(policies::check))
+        .routes(routes!(catalog::entities))
+        .routes(routes!(catalog::by_query))
+        .routes(routes!(catalog::by_name))
+        .routes(routes!(catalog::by_uid, catalog::delete_by_uid))
+        .routes(routes!(catalog::by_refs))
+        .routes(routes!(catalog::facets))
+        .routes(routes!(catalog::locations, catalog::create_location))
+        .routes(routes!(catalog::location, catalog::delete_location))
+        .routes(routes!(catalog::location_by_entity))
+        .routes(routes!(catalog::refresh))
+        .routes(routes!(catalog::validate_entity))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
 }

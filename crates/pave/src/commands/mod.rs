@@ -1,6 +1,7 @@
 //! One module per command group.
 
 pub mod audit;
+pub mod catalog;
 pub mod policy;
 pub mod serve;
 pub mod session;

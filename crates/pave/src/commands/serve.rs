@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use pave_access::Access;
+use pave_catalog::{Catalog, CatalogConfig, LocationSpec, OrphanStrategy};
+use pave_catalog_model::Rules;
 use pave_server::ServerOptions;
 use pave_store::{ConnectOptions, Store};
 use tokio::net::TcpListener;
@@ -88,6 +90,29 @@ pub async fn run(config: Config, embedded: bool) -> anyhow::Result<()> {
     )
     .await?;
     let access = Arc::new(Access::open(store.clone()).await?);
+    let catalog = Arc::new(Catalog::new(
+        store.clone(),
+        CatalogConfig {
+            locations: config
+                .catalog_locations
+                .iter()
+                .map(|location| LocationSpec {
+                    r#type: location.kind.clone(),
+                    target: location.target.clone(),
+                })
+                .collect(),
+            rules: Rules {
+                allowed_kinds: config.catalog_allowed_kinds.clone(),
+            },
+            orphan_strategy: match config.catalog_orphan_strategy {
+                crate::config::OrphanStrategy::Keep => OrphanStrategy::Keep,
+                crate::config::OrphanStrategy::Delete => OrphanStrategy::Delete,
+            },
+            refresh_interval: config.catalog_refresh,
+            cache_dir: data_dir.join("git"),
+        },
+    ));
+    catalog.sync_config_locations().await?;
     let bootstrap = access.bootstrap().await?;
 
     let url = format!("http://{address}");
@@ -133,8 +158,14 @@ pub async fn run(config: Config, embedded: bool) -> anyhow::Result<()> {
         body_limit_bytes: config.body_limit_bytes,
         policy_refresh: config.policy_refresh,
     };
-    let result =
-        pave_server::serve(listener, Arc::clone(&access), options, shutdown_signal()).await;
+    let result = pave_server::serve(
+        listener,
+        Arc::clone(&access),
+        catalog,
+        options,
+        shutdown_signal(),
+    )
+    .await;
     store.close().await;
     tracing::info!("stopped; the database is closed");
     if let Err(error) = result {
