@@ -5,6 +5,7 @@
 //! pave-bench authz   [--iterations N]
 //! pave-bench startup [--runs N] [--binary PATH]
 //! pave-bench api     [--requests N] [--concurrency C] [--binary PATH]
+//! pave-bench catalog [--sizes 10000,100000] [--requests N] [--binary PATH]
 //! ```
 //!
 //! Each prints medians and tail latencies; `bench/README.md` records what
@@ -17,6 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
+mod catalog;
 use pave_access::{Action, Authorizer, GroupRef, Principal, PrincipalRef, ResourceRef, policy};
 
 fn main() -> anyhow::Result<()> {
@@ -46,22 +49,38 @@ fn main() -> anyhow::Result<()> {
             option("--requests", 20_000)?,
             option("--concurrency", 16)?,
         )),
+        "catalog" => {
+            let sizes = match args.iter().position(|arg| arg == "--sizes") {
+                Some(index) => args
+                    .get(index + 1)
+                    .context("--sizes needs a list such as 10000,100000")?
+                    .split(',')
+                    .map(|size| {
+                        size.trim()
+                            .parse::<usize>()
+                            .context("--sizes takes whole numbers")
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => vec![10_000, 100_000],
+            };
+            runtime.block_on(catalog::run(&binary, &sizes, option("--requests", 1000)?))
+        }
         "all" => {
             authz(200_000)?;
             startup(&binary, 20)?;
             runtime.block_on(api(&binary, 20_000, 16))
         }
-        other => bail!("unknown benchmark `{other}`: use authz, startup, api or all"),
+        other => bail!("unknown benchmark `{other}`: use authz, startup, api, catalog or all"),
     }
 }
 
-struct Summary {
+pub(crate) struct Summary {
     median: Duration,
     p99: Duration,
     max: Duration,
 }
 
-fn summarize(mut samples: Vec<Duration>) -> Summary {
+pub(crate) fn summarize(mut samples: Vec<Duration>) -> Summary {
     samples.sort();
     let at = |fraction: f64| samples[((samples.len() as f64 - 1.0) * fraction).round() as usize];
     Summary {
@@ -116,10 +135,10 @@ fn authz(iterations: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Running {
-    child: Child,
-    url: String,
-    token: Option<String>,
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+    pub(crate) token: Option<String>,
     _data: tempfile::TempDir,
 }
 
@@ -131,12 +150,25 @@ impl Drop for Running {
 }
 
 /// Starts `pave up` on a fresh data dir; returns once /healthz answers.
-fn start(binary: &PathBuf) -> anyhow::Result<(Running, Duration)> {
+fn start(binary: &std::path::Path) -> anyhow::Result<(Running, Duration)> {
+    start_with(binary, &[])
+}
+
+/// Starts `pave up` with catalog locations.
+pub(crate) fn start_with(
+    binary: &std::path::Path,
+    locations: &[PathBuf],
+) -> anyhow::Result<(Running, Duration)> {
     let data = tempfile::tempdir()?;
     let began = Instant::now();
-    let mut child = Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data.path().join("pave"))
+        .arg(data.path().join("pave"));
+    for location in locations {
+        command.arg("--location").arg(location);
+    }
+    let mut child = command
         .env("PAVE_LOG_LEVEL", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -195,7 +227,7 @@ fn start(binary: &PathBuf) -> anyhow::Result<(Running, Duration)> {
     ))
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
+pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
@@ -207,7 +239,7 @@ fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 /// `pave up` from spawn to a healthy /healthz, idle memory, and stop time.
-fn startup(binary: &PathBuf, runs: usize) -> anyhow::Result<()> {
+fn startup(binary: &std::path::Path, runs: usize) -> anyhow::Result<()> {
     let mut ready = Vec::new();
     let mut stops = Vec::new();
     let mut rss = Vec::new();
@@ -244,7 +276,7 @@ fn startup(binary: &PathBuf, runs: usize) -> anyhow::Result<()> {
 }
 
 /// Authenticated API calls: bearer lookup, Cedar decision, JSON answer.
-async fn api(binary: &PathBuf, requests: usize, concurrency: usize) -> anyhow::Result<()> {
+async fn api(binary: &std::path::Path, requests: usize, concurrency: usize) -> anyhow::Result<()> {
     let (running, _) = start(binary)?;
     let token = running.token.clone().context("no admin token printed")?;
     let client = reqwest::Client::builder()
