@@ -12,6 +12,8 @@ pub enum ResourceKind {
     Platform,
     /// One API token (`Pave::Token::"<id>"`).
     Token,
+    /// One catalog entity (`Pave::Entity::"<kind:namespace/name>"`).
+    Entity,
 }
 
 macro_rules! actions {
@@ -80,6 +82,16 @@ actions! {
 }
 
 impl Action {
+    /// True for actions that are also decided per catalog entity (with the
+    /// entity's attributes and `context.isOwner`), after the route's
+    /// platform-level check.
+    pub fn applies_to_entities(self) -> bool {
+        matches!(
+            self,
+            Action::CatalogEntityRead | Action::CatalogEntityDelete | Action::CatalogRefresh
+        )
+    }
+
     /// Finds an action by its Cedar id.
     pub fn parse(name: &str) -> Option<Action> {
         Action::ALL

@@ -20,6 +20,21 @@ use crate::principal::{Principal, PrincipalKind};
 /// The id of the one platform entity every resource sits in.
 pub const PLATFORM_ID: &str = "pave";
 
+/// What Cedar sees of a catalog entity. References are lower-case
+/// `kind:namespace/name`; absent fields are empty.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EntityAttributes {
+    pub reference: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub owner: String,
+    pub system: String,
+    pub lifecycle: String,
+    pub r#type: String,
+    pub tags: Vec<String>,
+}
+
 /// A resource a request is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResourceRef {
@@ -27,20 +42,45 @@ pub enum ResourceRef {
     Platform,
     /// One API token and the principal it acts as (empty when unknown).
     Token { id: String, principal: String },
+    /// One catalog entity.
+    Entity(Box<EntityAttributes>),
 }
 
 impl ResourceRef {
-    /// Reads `platform` or `token:ID`.
+    /// Reads `platform`, `token:ID` or `entity:KIND:NAMESPACE/NAME` (an
+    /// entity's other attributes are filled in by whoever knows the catalog).
     pub fn parse(text: &str) -> Result<ResourceRef, String> {
+        let error = || {
+            format!(
+                "`{text}` is not a resource: write `platform`, `token:ID` or `entity:KIND:NAMESPACE/NAME`"
+            )
+        };
         match text.split_once(':') {
             None if text == "platform" || text == PLATFORM_ID => Ok(ResourceRef::Platform),
             Some(("token", id)) if !id.is_empty() => Ok(ResourceRef::Token {
                 id: id.to_string(),
                 principal: String::new(),
             }),
-            _ => Err(format!(
-                "`{text}` is not a resource: write `platform` or `token:ID`"
-            )),
+            Some(("entity", reference)) => {
+                let (kind, rest) = reference.split_once(':').ok_or_else(error)?;
+                let (namespace, name) = rest.split_once('/').unwrap_or(("default", rest));
+                if kind.is_empty() || name.is_empty() || namespace.is_empty() {
+                    return Err(error());
+                }
+                let (kind, namespace, name) = (
+                    kind.to_lowercase(),
+                    namespace.to_lowercase(),
+                    name.to_lowercase(),
+                );
+                Ok(ResourceRef::Entity(Box::new(EntityAttributes {
+                    reference: format!("{kind}:{namespace}/{name}"),
+                    kind,
+                    namespace,
+                    name,
+                    ..EntityAttributes::default()
+                })))
+            }
+            _ => Err(error()),
         }
     }
 
@@ -48,6 +88,7 @@ impl ResourceRef {
         match self {
             ResourceRef::Platform => ResourceKind::Platform,
             ResourceRef::Token { .. } => ResourceKind::Token,
+            ResourceRef::Entity(_) => ResourceKind::Entity,
         }
     }
 }
@@ -57,6 +98,7 @@ impl fmt::Display for ResourceRef {
         match self {
             ResourceRef::Platform => formatter.write_str("platform"),
             ResourceRef::Token { id, .. } => write!(formatter, "token:{id}"),
+            ResourceRef::Entity(attributes) => write!(formatter, "entity:{}", attributes.reference),
         }
     }
 }
@@ -110,6 +152,7 @@ struct TypeNames {
     group: EntityTypeName,
     platform: EntityTypeName,
     token: EntityTypeName,
+    entity: EntityTypeName,
     action: EntityTypeName,
 }
 
@@ -142,6 +185,7 @@ impl Authorizer {
             group: name("Pave::Group")?,
             platform: name("Pave::Platform")?,
             token: name("Pave::Token")?,
+            entity: name("Pave::Entity")?,
             action: name("Pave::Action")?,
         };
         Ok(Authorizer {
@@ -204,7 +248,9 @@ impl Authorizer {
         action: Action,
         resource: &ResourceRef,
     ) -> Decision {
-        if action.resource_kind() != resource.kind() {
+        let fits = action.resource_kind() == resource.kind()
+            || (resource.kind() == ResourceKind::Entity && action.applies_to_entities());
+        if !fits {
             return Decision::deny_with(format!(
                 "the action `{action}` applies to a {:?} resource, not `{resource}`",
                 action.resource_kind()
@@ -225,6 +271,72 @@ impl Authorizer {
             }
             Err(error) => Decision::deny_with(error),
         }
+    }
+
+    /// Whether every catalog entity gets the same answer for `action` and
+    /// this principal under the current policies: `Some(true)` when an
+    /// unconditional permit covers every entity and no forbid could apply,
+    /// `None` when the answer may differ per entity (decide each one).
+    /// Conservative: `None` is always safe.
+    pub fn uniform_entity_decision(&self, principal: &Principal, action: Action) -> Option<bool> {
+        let snapshot = self.snapshot();
+        let action_uid = EntityUid::from_type_name_and_id(
+            self.names.action.clone(),
+            EntityId::new(action.name()),
+        );
+        let group_uid = EntityUid::from_type_name_and_id(
+            self.names.action.clone(),
+            EntityId::new(if action.is_read() { "read" } else { "write" }),
+        );
+        let admits = |constraint: cedar_policy::ActionConstraint| match constraint {
+            cedar_policy::ActionConstraint::Any => true,
+            cedar_policy::ActionConstraint::Eq(uid) => uid == action_uid,
+            cedar_policy::ActionConstraint::In(uids) => uids
+                .iter()
+                .any(|uid| *uid == action_uid || *uid == group_uid),
+        };
+        let platform = EntityUid::from_type_name_and_id(
+            self.names.platform.clone(),
+            EntityId::new(PLATFORM_ID),
+        );
+        let covers_every_entity = |constraint: cedar_policy::ResourceConstraint| match constraint {
+            cedar_policy::ResourceConstraint::Any => true,
+            cedar_policy::ResourceConstraint::In(uid) => uid == platform,
+            cedar_policy::ResourceConstraint::Is(kind) => kind == self.names.entity,
+            cedar_policy::ResourceConstraint::IsIn(kind, uid) => {
+                kind == self.names.entity && uid == platform
+            }
+            cedar_policy::ResourceConstraint::Eq(_) => false,
+        };
+        if snapshot.set.policies().any(|policy| {
+            policy.effect() == cedar_policy::Effect::Forbid && admits(policy.action_constraint())
+        }) {
+            return None;
+        }
+        let probe = ResourceRef::Entity(Box::new(EntityAttributes {
+            reference: "probe:default/probe".into(),
+            kind: "probe".into(),
+            namespace: "default".into(),
+            name: "probe".into(),
+            ..EntityAttributes::default()
+        }));
+        for policy in snapshot.set.policies() {
+            let unconditional = policy.effect() == cedar_policy::Effect::Permit
+                && !policy.has_non_scope_constraint()
+                && admits(policy.action_constraint())
+                && covers_every_entity(policy.resource_constraint());
+            if !unconditional {
+                continue;
+            }
+            // Its scope covers every entity; does it cover this principal?
+            let mut alone = PolicySet::new();
+            if alone.add(policy.clone()).is_ok()
+                && self.decide_with(&alone, principal, action, &probe).allowed
+            {
+                return Some(true);
+            }
+        }
+        None
     }
 
     fn request(
@@ -256,8 +368,41 @@ impl Authorizer {
                 .iter()
                 .map(|group| Entity::new_no_attrs(group.clone(), HashSet::new())),
         );
+        let mut is_owner = false;
         let resource_uid = match resource {
             ResourceRef::Platform => platform_uid,
+            ResourceRef::Entity(attributes) => {
+                let entity_uid = uid(&self.names.entity, &attributes.reference);
+                is_owner = !attributes.owner.is_empty()
+                    && (attributes.owner == principal.reference.to_string()
+                        || principal
+                            .groups
+                            .iter()
+                            .any(|group| group.to_string() == attributes.owner));
+                let text = |value: &str| RestrictedExpression::new_string(value.to_string());
+                let attributes = HashMap::from([
+                    ("ref".to_string(), text(&attributes.reference)),
+                    ("kind".to_string(), text(&attributes.kind)),
+                    ("namespace".to_string(), text(&attributes.namespace)),
+                    ("name".to_string(), text(&attributes.name)),
+                    ("owner".to_string(), text(&attributes.owner)),
+                    ("system".to_string(), text(&attributes.system)),
+                    ("lifecycle".to_string(), text(&attributes.lifecycle)),
+                    ("type".to_string(), text(&attributes.r#type)),
+                    (
+                        "tags".to_string(),
+                        RestrictedExpression::new_set(attributes.tags.iter().map(|tag| text(tag))),
+                    ),
+                ]);
+                let entity = Entity::new(
+                    entity_uid.clone(),
+                    attributes,
+                    HashSet::from([platform_uid]),
+                )
+                .map_err(|error| error.to_string())?;
+                entities.push(entity);
+                entity_uid
+            }
             ResourceRef::Token {
                 id,
                 principal: owner,
@@ -277,11 +422,20 @@ impl Authorizer {
         let entities = Entities::from_entities(entities, Some(&self.schema))
             .map_err(|error| format!("cannot build the entities for Cedar: {error}"))?;
         let action_uid = uid(&self.names.action, action.name());
+        let context = if action.applies_to_entities() {
+            Context::from_pairs([(
+                "isOwner".to_string(),
+                RestrictedExpression::new_bool(is_owner),
+            )])
+            .map_err(|error| error.to_string())?
+        } else {
+            Context::empty()
+        };
         let request = Request::new(
             principal_uid,
             action_uid,
             resource_uid,
-            Context::empty(),
+            context,
             Some(&self.schema),
         )
         .map_err(|error| format!("the request does not fit the schema: {error}"))?;
@@ -353,6 +507,127 @@ mod tests {
         let decision = authorizer.decide(&ci, Action::PolicyRead, &ResourceRef::Platform);
         assert!(!decision.allowed);
         assert_eq!(decision.policies, vec!["no-ci-reads"]);
+    }
+
+    fn catalog_entity(owner: &str, lifecycle: &str, tags: &[&str]) -> ResourceRef {
+        ResourceRef::Entity(Box::new(EntityAttributes {
+            reference: "component:default/shop".into(),
+            kind: "component".into(),
+            namespace: "default".into(),
+            name: "shop".into(),
+            owner: owner.into(),
+            system: "system:default/retail".into(),
+            lifecycle: lifecycle.into(),
+            r#type: "service".into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+        }))
+    }
+
+    #[test]
+    fn policies_see_entity_attributes_and_ownership() {
+        let authorizer = authorizer(
+            r#"@id("stable-or-own") permit (principal, action == Pave::Action::"catalog.entity.read", resource is Pave::Entity)
+                 when { resource.lifecycle != "experimental" || context.isOwner };
+               @id("public-tag") permit (principal, action == Pave::Action::"catalog.entity.read", resource is Pave::Entity)
+                 when { resource.tags.contains("public") && resource.system == "system:default/retail" };
+               @id("owners-delete") permit (principal, action == Pave::Action::"catalog.entity.delete", resource)
+                 when { context.isOwner };"#,
+        );
+        let alice = principal("user:alice", &["group:default/team-a"]);
+        let read = Action::CatalogEntityRead;
+        assert!(
+            authorizer
+                .decide(
+                    &alice,
+                    read,
+                    &catalog_entity("group:default/team-b", "production", &[])
+                )
+                .allowed
+        );
+        let own = catalog_entity("group:default/team-a", "experimental", &[]);
+        let decision = authorizer.decide(&alice, read, &own);
+        assert_eq!(decision.policies, vec!["stable-or-own"], "{decision:?}");
+        assert!(
+            !authorizer
+                .decide(
+                    &alice,
+                    read,
+                    &catalog_entity("group:default/team-b", "experimental", &[])
+                )
+                .allowed
+        );
+        assert!(
+            authorizer
+                .decide(
+                    &alice,
+                    read,
+                    &catalog_entity("group:default/team-b", "experimental", &["public"])
+                )
+                .allowed
+        );
+        assert!(
+            authorizer
+                .decide(
+                    &alice,
+                    read,
+                    &catalog_entity("user:default/alice", "experimental", &[])
+                )
+                .allowed
+        );
+        assert!(
+            authorizer
+                .decide(&alice, Action::CatalogEntityDelete, &own)
+                .allowed
+        );
+        assert!(
+            !authorizer
+                .decide(
+                    &alice,
+                    Action::CatalogEntityDelete,
+                    &catalog_entity("group:default/team-b", "production", &[])
+                )
+                .allowed
+        );
+        // Platform-level checks of the same actions get isOwner = false.
+        assert!(
+            !authorizer
+                .decide(&alice, Action::CatalogEntityDelete, &ResourceRef::Platform)
+                .allowed
+        );
+    }
+
+    #[test]
+    fn uniform_decisions_are_found_only_when_they_are_safe() {
+        let defaults = authorizer(policy::DEFAULT_POLICIES);
+        let alice = principal("user:alice", &[]);
+        assert_eq!(
+            defaults.uniform_entity_decision(&alice, Action::CatalogEntityRead),
+            Some(true)
+        );
+        assert_eq!(
+            defaults.uniform_entity_decision(&alice, Action::CatalogEntityDelete),
+            None
+        );
+        let admin = principal("user:admin", &["admins"]);
+        assert_eq!(
+            defaults.uniform_entity_decision(&admin, Action::CatalogEntityDelete),
+            Some(true)
+        );
+        let with_forbid = authorizer(&format!(
+            "{}\n@id(\"hide\") forbid (principal, action in Pave::Action::\"read\", resource is Pave::Entity) when {{ resource.tags.contains(\"secret\") }};",
+            policy::DEFAULT_POLICIES
+        ));
+        assert_eq!(
+            with_forbid.uniform_entity_decision(&alice, Action::CatalogEntityRead),
+            None
+        );
+        let conditional = authorizer(
+            r#"permit (principal, action == Pave::Action::"catalog.entity.read", resource) when { context.isOwner };"#,
+        );
+        assert_eq!(
+            conditional.uniform_entity_decision(&alice, Action::CatalogEntityRead),
+            None
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use serde_json::json;
 
 pub use action::{Action, ResourceKind, UnknownAction};
 pub use audit::{AuditEvent, AuditFilter, AuditPage, NewEvent, Outcome, VerifyReport};
-pub use authorizer::{Authorizer, Decision, PolicySnapshot, ResourceRef};
+pub use authorizer::{Authorizer, Decision, EntityAttributes, PolicySnapshot, ResourceRef};
 pub use policy::{Diagnostic, PolicyError};
 pub use principal::{ADMINS_GROUP, GroupRef, Principal, PrincipalRef, ReferenceError};
 pub use token::{AuthenticationError, IssuedToken, NewToken, TokenRecord};

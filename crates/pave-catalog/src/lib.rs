@@ -118,6 +118,9 @@ pub struct QueryRequest {
     pub full_text_fields: Vec<String>,
 }
 
+/// Decides per entity whether the caller may see it; None means all.
+pub type Visible<'a> = Option<&'a (dyn Fn(&Value) -> bool + Send + Sync)>;
+
 /// The largest page any list returns.
 pub const MAX_LIMIT: u32 = 1000;
 
@@ -384,6 +387,44 @@ impl Catalog {
         }
     }
 
+    /// The groups a user is in according to the catalog: the groups its User
+    /// entity is a member of, and their parent groups up the tree.
+    pub async fn groups_of(&self, user: &str) -> Result<Vec<String>, CatalogError> {
+        const MAX_DEPTH: usize = 32;
+        let mut found: Vec<String> = pave_store::query_scalar(
+            "SELECT DISTINCT target_ref FROM catalog_relations WHERE source_ref = $1 AND type = $2",
+        )
+        .bind(user)
+        .bind(pave_catalog_model::relation::MEMBER_OF)
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut frontier = found.clone();
+        for _ in 0..MAX_DEPTH {
+            let mut next = Vec::new();
+            for group in &frontier {
+                let parents: Vec<String> = pave_store::query_scalar(
+                    "SELECT DISTINCT target_ref FROM catalog_relations WHERE source_ref = $1 AND type = $2",
+                )
+                .bind(group)
+                .bind(pave_catalog_model::relation::CHILD_OF)
+                .fetch_all(self.store.pool())
+                .await?;
+                for parent in parents {
+                    if !found.contains(&parent) {
+                        found.push(parent.clone());
+                        next.push(parent);
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        found.sort();
+        Ok(found)
+    }
+
     /// Validates one entity without storing it (Backstage's validate-entity).
     pub fn validate(&self, document: &Value) -> Result<(), Vec<EntityProblem>> {
         validate(document, &self.config.rules).map(|_| ())
@@ -405,13 +446,19 @@ impl Catalog {
         rows: Vec<pave_store::Row>,
         fields: &[String],
     ) -> Result<Vec<Value>, CatalogError> {
-        let mut bodies = Vec::with_capacity(rows.len());
-        let mut references = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let body: String = row.try_get("body")?;
-            references.push(row.try_get::<String, _>("entity_ref")?);
-            bodies.push(serde_json::from_str::<Value>(&body).unwrap_or(Value::Null));
-        }
+        self.finish_parsed(parse_rows(&rows)?, fields).await
+    }
+
+    /// Adds relations to parsed (body, entity_ref) pairs and trims fields.
+    async fn finish_parsed(
+        &self,
+        entities: Vec<(Value, String)>,
+        fields: &[String],
+    ) -> Result<Vec<Value>, CatalogError> {
+        let references: Vec<String> = entities
+            .iter()
+            .map(|(_, reference)| reference.clone())
+            .collect();
         let wants_relations = fields.is_empty()
             || fields
                 .iter()
@@ -421,9 +468,8 @@ impl Catalog {
         } else {
             BTreeMap::new()
         };
-        Ok(bodies
+        Ok(entities
             .into_iter()
-            .zip(references)
             .map(|(mut body, reference)| {
                 if wants_relations && let Some(object) = body.as_object_mut() {
                     object.insert(
@@ -434,6 +480,26 @@ impl Catalog {
                 query::select_fields(&body, fields)
             })
             .collect())
+    }
+
+    /// Every entity a filter matches, in order, as (body, entity_ref), for
+    /// callers that must look at each one (per-entity authorization).
+    async fn matching(
+        &self,
+        clause: query::Clause,
+        orders: &[Order],
+    ) -> Result<Vec<(Value, String)>, CatalogError> {
+        let mut values = clause.values;
+        let order = query::order_by(orders, &mut values);
+        let sql = format!(
+            "SELECT e.body, e.entity_ref FROM catalog_entities e WHERE {} ORDER BY {order}",
+            clause.sql
+        );
+        let mut statement = pave_store::query(sqlx::AssertSqlSafe(sql));
+        for value in values {
+            statement = statement.bind(value);
+        }
+        parse_rows(&statement.fetch_all(self.store.pool()).await?)
     }
 
     pub async fn entity_by_ref(&self, reference: &EntityRef) -> Result<Value, CatalogError> {
@@ -508,16 +574,29 @@ impl Catalog {
             .collect())
     }
 
-    /// Backstage's `GET /entities`: filter, fields, offset and limit.
+    /// Backstage's `GET /entities`: filter, fields, offset and limit. With
+    /// `visible`, only the entities it accepts are counted and returned.
     pub async fn list(
         &self,
         filter: &Filter,
         fields: &[String],
         offset: u64,
         limit: Option<u32>,
+        visible: Visible<'_>,
     ) -> Result<Vec<Value>, CatalogError> {
         let limit = limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
         let clause = query::clause(filter, None);
+        if let Some(visible) = visible {
+            let page = self
+                .matching(clause, &[])
+                .await?
+                .into_iter()
+                .filter(|(body, _)| visible(body))
+                .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+                .take(limit as usize)
+                .collect();
+            return self.finish_parsed(page, fields).await;
+        }
         let mut values = clause.values;
         let order = query::order_by(&[], &mut values);
         let sql = format!(
@@ -532,8 +611,13 @@ impl Catalog {
         self.finish(rows, fields).await
     }
 
-    /// Backstage's `GET /entities/by-query`.
-    pub async fn query(&self, request: &QueryRequest) -> Result<QueryPage, CatalogError> {
+    /// Backstage's `GET /entities/by-query`. With `visible`, only the
+    /// entities it accepts are counted and returned.
+    pub async fn query(
+        &self,
+        request: &QueryRequest,
+        visible: Visible<'_>,
+    ) -> Result<QueryPage, CatalogError> {
         let limit = request.limit.unwrap_or(20).min(MAX_LIMIT);
         let offset = request.offset.unwrap_or(0);
         let filter = Filter::parse(&request.filter)?;
@@ -551,6 +635,22 @@ impl Catalog {
             .as_deref()
             .map(|term| (term, text_fields.as_slice()));
         let clause = query::clause(&filter, term);
+        if let Some(visible) = visible {
+            let all: Vec<(Value, String)> = self
+                .matching(clause, &request.orders)
+                .await?
+                .into_iter()
+                .filter(|(body, _)| visible(body))
+                .collect();
+            let total = all.len() as u64;
+            let page = all
+                .into_iter()
+                .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+                .take(limit as usize)
+                .collect();
+            let items = self.finish_parsed(page, &request.fields).await?;
+            return Ok(page_of(request, items, total, offset, limit));
+        }
         let count_sql = format!(
             "SELECT COUNT(*) FROM catalog_entities e WHERE {}",
             clause.sql
@@ -572,32 +672,31 @@ impl Catalog {
         }
         let rows = statement.fetch_all(self.store.pool()).await?;
         let items = self.finish(rows, &request.fields).await?;
-        let cursor_at = |offset: u64| {
-            let mut next = request.clone();
-            next.offset = Some(offset);
-            next.limit = Some(limit);
-            encode_cursor(&next)
-        };
-        let next_cursor =
-            (offset + u64::from(limit) < total).then(|| cursor_at(offset + u64::from(limit)));
-        let prev_cursor = (offset > 0).then(|| cursor_at(offset.saturating_sub(u64::from(limit))));
-        Ok(QueryPage {
-            items,
-            total_items: total,
-            page_info: PageInfo {
-                next_cursor,
-                prev_cursor,
-            },
-        })
+        Ok(page_of(request, items, total, offset, limit))
     }
 
-    /// Counts of each value of each facet among the entities a filter matches.
+    /// Counts of each value of each facet among the entities a filter
+    /// matches (and `visible` accepts).
     pub async fn facets(
         &self,
         facets: &[String],
         filter: &Filter,
+        visible: Visible<'_>,
     ) -> Result<BTreeMap<String, Vec<Value>>, CatalogError> {
         let mut result = BTreeMap::new();
+        if let Some(visible) = visible {
+            let bodies: Vec<Value> = self
+                .matching(query::clause(filter, None), &[])
+                .await?
+                .into_iter()
+                .map(|(body, _)| body)
+                .filter(|body| visible(body))
+                .collect();
+            for facet in facets {
+                result.insert(facet.clone(), count_values(&bodies, &facet.to_lowercase()));
+            }
+            return Ok(result);
+        }
         for facet in facets {
             let clause = query::clause(filter, None);
             let mut values = clause.values;
@@ -624,6 +723,69 @@ impl Catalog {
     }
 }
 
+/// `{value, count}` for each value of `key` among `bodies`, most common first.
+fn count_values(bodies: &[Value], key: &str) -> Vec<Value> {
+    let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+    for body in bodies {
+        let mut values: Vec<String> = search::flatten(body)
+            .into_iter()
+            .filter(|row| row.key == key)
+            .filter_map(|row| row.original)
+            .collect();
+        values.sort();
+        values.dedup();
+        for value in values {
+            *counts.entry(value).or_default() += 1;
+        }
+    }
+    let mut counts: Vec<(String, i64)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    counts
+        .into_iter()
+        .map(|(value, count)| json!({"value": value, "count": count}))
+        .collect()
+}
+
+/// A `by-query` page with cursors that reproduce the request at other offsets.
+fn page_of(
+    request: &QueryRequest,
+    items: Vec<Value>,
+    total: u64,
+    offset: u64,
+    limit: u32,
+) -> QueryPage {
+    let cursor_at = |offset: u64| {
+        let mut next = request.clone();
+        next.offset = Some(offset);
+        next.limit = Some(limit);
+        encode_cursor(&next)
+    };
+    let next_cursor =
+        (offset + u64::from(limit) < total).then(|| cursor_at(offset + u64::from(limit)));
+    let prev_cursor = (offset > 0).then(|| cursor_at(offset.saturating_sub(u64::from(limit))));
+    QueryPage {
+        items,
+        total_items: total,
+        page_info: PageInfo {
+            next_cursor,
+            prev_cursor,
+        },
+    }
+}
+
+fn parse_rows(rows: &[pave_store::Row]) -> Result<Vec<(Value, String)>, CatalogError> {
+    rows.iter()
+        .map(|row| {
+            let body: String = row.try_get("body")?;
+            let reference: String = row.try_get("entity_ref")?;
+            Ok((
+                serde_json::from_str(&body).unwrap_or(Value::Null),
+                reference,
+            ))
+        })
+        .collect()
+}
+
 fn location_from_row(row: &pave_store::Row) -> Result<LocationRecord, CatalogError> {
     let errors: String = row.try_get("errors")?;
     Ok(LocationRecord {
@@ -639,6 +801,49 @@ fn location_from_row(row: &pave_store::Row) -> Result<LocationRecord, CatalogErr
 /// Cursors are the whole request, so a page is reproducible (as Backstage's are).
 fn encode_cursor(request: &QueryRequest) -> String {
     hex::encode(serde_json::to_vec(request).unwrap_or_default())
+}
+
+/// What Cedar needs to know of a stored entity: its ref, kind, namespace,
+/// name, owner, system, lifecycle, type and tags, with references in their
+/// full lower-case form.
+pub fn attributes(entity: &Value) -> pave_access::EntityAttributes {
+    let text = |pointer: &str| {
+        entity
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
+    let kind = text("/kind").to_lowercase();
+    let namespace = match text("/metadata/namespace") {
+        "" => "default".to_string(),
+        namespace => namespace.to_lowercase(),
+    };
+    let name = text("/metadata/name").to_lowercase();
+    let reference = |pointer: &str, default_kind: &str| {
+        pave_catalog_model::parse_ref(text(pointer), Some(default_kind), &namespace)
+            .map(|reference| reference.to_string())
+            .unwrap_or_default()
+    };
+    pave_access::EntityAttributes {
+        reference: format!("{kind}:{namespace}/{name}"),
+        owner: reference("/spec/owner", "group"),
+        system: reference("/spec/system", "system"),
+        lifecycle: text("/spec/lifecycle").to_string(),
+        r#type: text("/spec/type").to_string(),
+        tags: entity
+            .pointer("/metadata/tags")
+            .and_then(Value::as_array)
+            .map(|tags| {
+                tags.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        kind,
+        namespace: namespace.clone(),
+        name,
+    }
 }
 
 /// Reads a cursor this server gave out.

@@ -57,7 +57,7 @@ fn file(path: &Path) -> LocationSpec {
 async fn kinds(catalog: &Catalog) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for entity in catalog
-        .list(&Filter::default(), &["kind".into()], 0, None)
+        .list(&Filter::default(), &["kind".into()], 0, None, None)
         .await
         .unwrap()
     {
@@ -241,6 +241,7 @@ async fn unreachable_remote_targets_fail_clearly_and_the_rest_loads() {
             &Filter::parse(&["kind=template".into()]).unwrap(),
             &[],
             0,
+            None,
             None,
         )
         .await
@@ -494,6 +495,7 @@ async fn vanished_entities_are_deleted_or_orphaned_and_unchanged_ones_are_not_re
                         &[],
                         0,
                         None,
+                        None,
                     )
                     .await
                     .unwrap();
@@ -504,7 +506,7 @@ async fn vanished_entities_are_deleted_or_orphaned_and_unchanged_ones_are_not_re
         assert!(
             fixture
                 .catalog
-                .list(&Filter::default(), &[], 0, None)
+                .list(&Filter::default(), &[], 0, None, None)
                 .await
                 .unwrap()
                 .is_empty()
@@ -532,7 +534,13 @@ async fn filters_follow_backstage_semantics() {
         let catalog = &fixture.catalog;
         async move {
             catalog
-                .list(&filter, &["kind".into(), "metadata.name".into()], 0, None)
+                .list(
+                    &filter,
+                    &["kind".into(), "metadata.name".into()],
+                    0,
+                    None,
+                    None,
+                )
                 .await
                 .unwrap()
         }
@@ -568,12 +576,15 @@ async fn filters_follow_backstage_semantics() {
 
     let page = fixture
         .catalog
-        .query(&QueryRequest {
-            filter: vec!["kind=component".into()],
-            limit: Some(5),
-            orders: vec![Order::parse("metadata.name,desc").unwrap()],
-            ..Default::default()
-        })
+        .query(
+            &QueryRequest {
+                filter: vec!["kind=component".into()],
+                limit: Some(5),
+                orders: vec![Order::parse("metadata.name,desc").unwrap()],
+                ..Default::default()
+            },
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(page.total_items, 13);
@@ -589,7 +600,7 @@ async fn filters_follow_backstage_semantics() {
     let cursor = page.page_info.next_cursor.clone().unwrap();
     let next = fixture
         .catalog
-        .query(&pave_catalog::decode_cursor(&cursor).unwrap())
+        .query(&pave_catalog::decode_cursor(&cursor).unwrap(), None)
         .await
         .unwrap();
     assert_eq!(next.items.len(), 5);
@@ -597,10 +608,13 @@ async fn filters_follow_backstage_semantics() {
 
     let searched = fixture
         .catalog
-        .query(&QueryRequest {
-            full_text_term: Some("ARTIST".into()),
-            ..Default::default()
-        })
+        .query(
+            &QueryRequest {
+                full_text_term: Some("ARTIST".into()),
+                ..Default::default()
+            },
+            None,
+        )
         .await
         .unwrap();
     assert!(
@@ -612,7 +626,7 @@ async fn filters_follow_backstage_semantics() {
 
     let facets = fixture
         .catalog
-        .facets(&["kind".into()], &Filter::default())
+        .facets(&["kind".into()], &Filter::default(), None)
         .await
         .unwrap();
     let kinds = &facets["kind"];

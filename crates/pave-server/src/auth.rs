@@ -7,7 +7,8 @@ use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use pave_access::{
-    Actor, AuthenticationError, NewEvent, Outcome, Principal, ResourceKind, ResourceRef,
+    Actor, AuthenticationError, GroupRef, NewEvent, Outcome, Principal, ResourceKind, ResourceRef,
+    principal::PrincipalKind,
 };
 use serde_json::json;
 
@@ -84,6 +85,33 @@ async fn audit(
     }
 }
 
+/// Adds the groups the catalog's User and Group entities give a user (its
+/// `memberOf` groups and their parents) to the groups on its token.
+async fn with_catalog_groups(state: &AppState, mut principal: Principal) -> Principal {
+    if principal.reference.kind != PrincipalKind::User {
+        return principal;
+    }
+    match state
+        .catalog
+        .groups_of(&principal.reference.to_string())
+        .await
+    {
+        Ok(groups) => {
+            for group in groups
+                .iter()
+                .filter_map(|group| GroupRef::parse(group).ok())
+            {
+                if !principal.groups.contains(&group) {
+                    principal.groups.push(group);
+                }
+            }
+        }
+        // Without the catalog the token's own groups still apply.
+        Err(error) => tracing::warn!(%error, "cannot read the caller's groups from the catalog"),
+    }
+    principal
+}
+
 /// The authorization middleware, installed as a route layer on the API.
 pub async fn gate(
     State(state): State<AppState>,
@@ -116,7 +144,7 @@ pub async fn gate(
     };
 
     let resource = match action.resource_kind() {
-        ResourceKind::Platform => ResourceRef::Platform,
+        ResourceKind::Platform | ResourceKind::Entity => ResourceRef::Platform,
         ResourceKind::Token => {
             let id = path_params
                 .iter()
@@ -152,12 +180,16 @@ pub async fn gate(
         }
     };
 
+    let principal = with_catalog_groups(&state, principal).await;
     let resource = match state.access.resolve(resource).await {
         Ok(resource) => resource,
         Err(error) => return ApiError::from(error).into_response(),
     };
+    // Actions on catalog entities are decided per entity by their handlers
+    // (a list shows what the caller may read; a change checks its entity);
+    // a platform-level answer here would be wrong for owners.
     let decision = state.access.decide(&principal, action, &resource);
-    if !decision.allowed {
+    if !decision.allowed && !action.applies_to_entities() {
         audit(
             &state,
             principal.reference.to_string(),

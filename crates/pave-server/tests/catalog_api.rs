@@ -263,3 +263,137 @@ async fn the_catalog_api_speaks_backstage() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn users_get_their_groups_from_the_catalog_and_never_see_hidden_entities() {
+    let server = start().await;
+    for root in ["all.yaml", "acme-corp.yaml"] {
+        let (status, _) = server
+            .send(
+                reqwest::Method::POST,
+                "/api/catalog/locations",
+                json!({"type": "file", "target": format!("{}/{root}", examples())}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    // Experimental entities are visible to their owners only.
+    let policies = r#"
+        @id("admins") permit (principal in Pave::Group::"default/admins", action, resource);
+        @id("read-platform") permit (principal, action in Pave::Action::"read", resource is Pave::Platform);
+        @id("read-entities") permit (principal, action == Pave::Action::"catalog.entity.read", resource is Pave::Entity)
+          when { resource.lifecycle != "experimental" || context.isOwner };
+        @id("owners-refresh") permit (principal, action == Pave::Action::"catalog.refresh", resource)
+          when { context.isOwner };
+    "#;
+    let (status, answer) = server
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/policies",
+            json!({"source": policies}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, issued) = server
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/tokens",
+            json!({"name": "breanna", "principal": "user:default/breanna.davison"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let breanna = Server {
+        base: server.base.clone(),
+        token: issued["token"].as_str().unwrap().to_string(),
+        http: server.http.clone(),
+        _database: TestDatabase::create().await.unwrap(),
+        _cache: tempfile::tempdir().unwrap(),
+    };
+
+    let (_, me) = breanna.get("/api/v1/whoami").await;
+    let groups: Vec<&str> = me["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_str().unwrap())
+        .collect();
+    assert!(
+        groups.contains(&"group:default/team-a"),
+        "memberOf from the catalog: {groups:?}"
+    );
+    assert!(
+        groups.contains(&"group:default/backstage"),
+        "and the parent group: {groups:?}"
+    );
+
+    let (status, _) = breanna
+        .get("/api/catalog/entities/by-name/component/default/artist-lookup")
+        .await;
+    assert_eq!(status, StatusCode::OK, "her team's experimental component");
+    let (status, _) = breanna
+        .get("/api/catalog/entities/by-name/component/default/podcast-api")
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another team's experimental component is hidden"
+    );
+
+    let (_, all) = server
+        .get("/api/catalog/entities/by-query?filter=kind=component&limit=100&fields=metadata.name")
+        .await;
+    let (_, hers) = breanna
+        .get("/api/catalog/entities/by-query?filter=kind=component&limit=100&fields=metadata.name")
+        .await;
+    assert_eq!(all["totalItems"], 13);
+    assert_eq!(
+        hers["totalItems"], 10,
+        "counts leave out what she may not read"
+    );
+    let names: Vec<&str> = hers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"artist-lookup")
+            && !names.contains(&"podcast-api")
+            && !names.contains(&"petstore")
+    );
+    let (_, listed) = breanna
+        .get("/api/catalog/entities?filter=kind=component")
+        .await;
+    assert_eq!(listed.as_array().unwrap().len(), 10);
+    let (_, facets) = breanna
+        .get("/api/catalog/entity-facets?facet=spec.lifecycle&filter=kind=component")
+        .await;
+    let experimental = facets["facets"]["spec.lifecycle"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["value"] == "experimental")
+        .unwrap();
+    assert_eq!(experimental["count"], 1, "facet counts leave them out too");
+    let (_, refs) = breanna
+        .send(reqwest::Method::POST, "/api/catalog/entities/by-refs", json!({"entityRefs": ["component:default/podcast-api", "component:default/artist-lookup"]}))
+        .await;
+    assert!(refs["items"][0].is_null() && refs["items"][1].is_object());
+
+    let (status, _) = breanna
+        .send(
+            reqwest::Method::POST,
+            "/api/catalog/refresh",
+            json!({"entityRef": "component:default/artist-lookup"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "owners may refresh");
+    let (status, _) = breanna
+        .send(
+            reqwest::Method::POST,
+            "/api/catalog/refresh",
+            json!({"entityRef": "component:default/searcher"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "others may not");
+}

@@ -10,9 +10,84 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use std::sync::Arc;
+
+use pave_access::{Access, Action, NewEvent, Outcome, Principal, ResourceRef};
+
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
+
+/// Per-entity authorization for one caller: routes check the platform-level
+/// action at the gate, then each entity they return or change here.
+struct EntityAccess {
+    access: Arc<Access>,
+    principal: Principal,
+    /// Set when the policies give this caller the same answer for every entity.
+    uniform_read: Option<bool>,
+}
+
+impl EntityAccess {
+    fn new(state: &AppState, caller: &Caller) -> EntityAccess {
+        EntityAccess {
+            uniform_read: state
+                .access
+                .authorizer()
+                .uniform_entity_decision(&caller.principal, Action::CatalogEntityRead),
+            access: Arc::clone(&state.access),
+            principal: caller.principal.clone(),
+        }
+    }
+
+    fn may(&self, action: Action, entity: &Value) -> bool {
+        let resource = ResourceRef::Entity(Box::new(pave_catalog::attributes(entity)));
+        self.access
+            .decide(&self.principal, action, &resource)
+            .allowed
+    }
+
+    fn may_read(&self, entity: &Value) -> bool {
+        self.uniform_read
+            .unwrap_or_else(|| self.may(Action::CatalogEntityRead, entity))
+    }
+
+    /// The filter lists apply, or None when every entity is readable.
+    fn visible(&self) -> Option<impl Fn(&Value) -> bool + Send + Sync + '_> {
+        match self.uniform_read {
+            Some(true) => None,
+            _ => Some(|entity: &Value| self.may_read(entity)),
+        }
+    }
+
+    /// Checks a change to one entity; refusals are audited and answered 403.
+    async fn check_change(
+        &self,
+        action: Action,
+        entity: &Value,
+        caller: &Caller,
+    ) -> Result<(), ApiError> {
+        if self.may(action, entity) {
+            return Ok(());
+        }
+        let attributes = pave_catalog::attributes(entity);
+        let event = NewEvent {
+            principal: self.principal.reference.to_string(),
+            action: action.name().into(),
+            resource: format!("entity:{}", attributes.reference),
+            outcome: Outcome::Denied,
+            request_id: Some(caller.request_id.clone()),
+            detail: json!({"reason": "the policies do not allow it on this entity"}),
+        };
+        if let Err(error) = self.access.record(event).await {
+            tracing::error!(%error, "cannot write an audit event");
+        }
+        Err(ApiError::forbidden(format!(
+            "{} may not {action} on {}",
+            self.principal.reference, attributes.reference
+        )))
+    }
+}
 
 /// Query parameters as pairs: Backstage repeats `filter`, `fields` and `facet`.
 fn pairs(query: &Option<String>) -> Vec<(String, String)> {
@@ -92,6 +167,7 @@ fn known(pairs: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
     responses((status = 200, description = "Entities", body = Vec<Object>)))]
 pub async fn entities(
     State(state): State<AppState>,
+    caller: Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let pairs = pairs(&query);
@@ -109,9 +185,17 @@ pub async fn entities(
             ))
         })?;
     }
+    let access = EntityAccess::new(&state, &caller);
+    let visible = access.visible();
     let items = state
         .catalog
-        .list(&filter, &fields(&pairs), offset, limit)
+        .list(
+            &filter,
+            &fields(&pairs),
+            offset,
+            limit,
+            visible.as_ref().map(|f| f as _),
+        )
         .await?;
     let mut response = axum::Json(&items).into_response();
     if let Some(limit) = limit
@@ -138,6 +222,7 @@ pub async fn entities(
     responses((status = 200, description = "{items, totalItems, pageInfo}", body = Object)))]
 pub async fn by_query(
     State(state): State<AppState>,
+    caller: Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let pairs = pairs(&query);
@@ -180,7 +265,13 @@ pub async fn by_query(
                 .collect(),
         },
     };
-    Ok(axum::Json(state.catalog.query(&request).await?).into_response())
+    let access = EntityAccess::new(&state, &caller);
+    let visible = access.visible();
+    let page = state
+        .catalog
+        .query(&request, visible.as_ref().map(|f| f as _))
+        .await?;
+    Ok(axum::Json(page).into_response())
 }
 
 fn reference(kind: &str, namespace: &str, name: &str) -> EntityRef {
@@ -193,14 +284,26 @@ fn reference(kind: &str, namespace: &str, name: &str) -> EntityRef {
     responses((status = 200, description = "The entity", body = Object), (status = 404, description = "No such entity")))]
 pub async fn by_name(
     State(state): State<AppState>,
+    caller: Caller,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(
-        state
-            .catalog
-            .entity_by_ref(&reference(&kind, &namespace, &name))
-            .await?,
-    ))
+    let reference = reference(&kind, &namespace, &name);
+    let entity = state.catalog.entity_by_ref(&reference).await?;
+    readable(&state, &caller, entity, &reference.to_string())
+}
+
+/// The entity, or 404 (as if it did not exist) when the caller may not read it.
+fn readable(
+    state: &AppState,
+    caller: &Caller,
+    entity: Value,
+    name: &str,
+) -> Result<axum::Json<Value>, ApiError> {
+    if EntityAccess::new(state, caller).may_read(&entity) {
+        Ok(axum::Json(entity))
+    } else {
+        Err(ApiError::not_found(format!("no entity named {name}")))
+    }
 }
 
 /// One entity by uid.
@@ -209,9 +312,11 @@ pub async fn by_name(
     responses((status = 200, description = "The entity", body = Object), (status = 404, description = "No such entity")))]
 pub async fn by_uid(
     State(state): State<AppState>,
+    caller: Caller,
     Path(uid): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(state.catalog.entity_by_uid(&uid).await?))
+    let entity = state.catalog.entity_by_uid(&uid).await?;
+    readable(&state, &caller, entity, &format!("with uid {uid}"))
 }
 
 /// Deletes an entity; its location brings it back at the next refresh if it still provides it.
@@ -220,8 +325,17 @@ pub async fn by_uid(
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such entity")))]
 pub async fn delete_by_uid(
     State(state): State<AppState>,
+    caller: Caller,
     Path(uid): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let entity = state.catalog.entity_by_uid(&uid).await?;
+    let access = EntityAccess::new(&state, &caller);
+    if !access.may_read(&entity) {
+        return Err(ApiError::not_found(format!("no entity with uid {uid}")));
+    }
+    access
+        .check_change(Action::CatalogEntityDelete, &entity, &caller)
+        .await?;
     state.catalog.delete_entity(&uid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -239,15 +353,25 @@ pub struct ByRefsRequest {
     responses((status = 200, description = "{items}", body = Object)))]
 pub async fn by_refs(
     State(state): State<AppState>,
+    caller: Caller,
     Json(body): Json<ByRefsRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
     if body.entity_refs.len() > 1000 {
         return Err(ApiError::input("entityRefs: at most 1000 refs per request"));
     }
-    let items = state
+    let access = EntityAccess::new(&state, &caller);
+    // Authorization needs the whole entity; fields are trimmed afterwards.
+    let items: Vec<Option<Value>> = state
         .catalog
-        .entities_by_refs(&body.entity_refs, &body.fields)
-        .await?;
+        .entities_by_refs(&body.entity_refs, &[])
+        .await?
+        .into_iter()
+        .map(|entity| {
+            entity
+                .filter(|entity| access.may_read(entity))
+                .map(|entity| pave_catalog::query::select_fields(&entity, &body.fields))
+        })
+        .collect();
     Ok(axum::Json(json!({ "items": items })))
 }
 
@@ -258,6 +382,7 @@ pub async fn by_refs(
     responses((status = 200, description = "{facets: {field: [{value, count}]}}", body = Object)))]
 pub async fn facets(
     State(state): State<AppState>,
+    caller: Caller,
     RawQuery(query): RawQuery,
 ) -> Result<axum::Json<Value>, ApiError> {
     let pairs = pairs(&query);
@@ -269,9 +394,13 @@ pub async fn facets(
         ));
     }
     let filter = Filter::parse(&all(&pairs, "filter"))?;
-    Ok(axum::Json(
-        json!({ "facets": state.catalog.facets(&facets, &filter).await? }),
-    ))
+    let access = EntityAccess::new(&state, &caller);
+    let visible = access.visible();
+    let counted = state
+        .catalog
+        .facets(&facets, &filter, visible.as_ref().map(|f| f as _))
+        .await?;
+    Ok(axum::Json(json!({ "facets": counted })))
 }
 
 fn location_json(location: &pave_catalog::LocationRecord) -> Value {
@@ -313,6 +442,7 @@ pub struct LocationRequest {
               (status = 400, description = "Bad location"), (status = 409, description = "Already registered")))]
 pub async fn create_location(
     State(state): State<AppState>,
+    caller: Caller,
     RawQuery(query): RawQuery,
     Json(body): Json<LocationRequest>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
@@ -337,8 +467,13 @@ pub async fn create_location(
             dry_run,
         )
         .await?;
-    let mut answer =
-        json!({"location": location_json(&registered.location), "entities": registered.entities});
+    let access = EntityAccess::new(&state, &caller);
+    let entities: Vec<&Value> = registered
+        .entities
+        .iter()
+        .filter(|entity| access.may_read(entity))
+        .collect();
+    let mut answer = json!({"location": location_json(&registered.location), "entities": entities});
     if dry_run {
         answer["exists"] = json!(registered.exists);
     }
@@ -363,13 +498,15 @@ pub async fn delete_location(
     responses((status = 200, description = "{id, type, target}", body = Object), (status = 404, description = "No such entity")))]
 pub async fn location_by_entity(
     State(state): State<AppState>,
+    caller: Caller,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<axum::Json<Value>, ApiError> {
+    let reference = reference(&kind, &namespace, &name);
+    let entity = state.catalog.entity_by_ref(&reference).await?;
+    // An entity the caller may not read has no location to show either.
+    let _visible = readable(&state, &caller, entity, &reference.to_string())?;
     Ok(axum::Json(location_json(
-        &state
-            .catalog
-            .location_of(&reference(&kind, &namespace, &name))
-            .await?,
+        &state.catalog.location_of(&reference).await?,
     )))
 }
 
@@ -387,6 +524,7 @@ pub struct RefreshRequest {
     responses((status = 200, description = "Refreshed"), (status = 404, description = "No such entity")))]
 pub async fn refresh(
     State(state): State<AppState>,
+    caller: Caller,
     Json(body): Json<RefreshRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let reference: EntityRef =
@@ -395,6 +533,14 @@ pub async fn refresh(
             .map_err(|error: pave_catalog_model::RefError| {
                 ApiError::input(format!("entityRef: {error}"))
             })?;
+    let entity = state.catalog.entity_by_ref(&reference).await?;
+    let access = EntityAccess::new(&state, &caller);
+    if !access.may_read(&entity) {
+        return Err(ApiError::not_found(format!("no entity named {reference}")));
+    }
+    access
+        .check_change(Action::CatalogRefresh, &entity, &caller)
+        .await?;
     let applied = state.catalog.refresh_entity(&reference).await?;
     Ok(axum::Json(json!(applied)))
 }

@@ -198,7 +198,22 @@ pub async fn check(
         .map_err(|error: pave_access::UnknownAction| ApiError::input(format!("action: {error}")))?;
     let resource = ResourceRef::parse(&body.resource)
         .map_err(|error| ApiError::input(format!("resource: {error}")))?;
-    let resource = state.access.resolve(resource).await?;
+    let resource = match state.access.resolve(resource).await? {
+        // An entity in the catalog is checked with its real attributes.
+        ResourceRef::Entity(attributes) => {
+            let reference = pave_catalog_model::EntityRef::new(
+                &attributes.kind,
+                &attributes.namespace,
+                &attributes.name,
+            );
+            match state.catalog.entity_by_ref(&reference).await {
+                Ok(entity) => ResourceRef::Entity(Box::new(pave_catalog::attributes(&entity))),
+                Err(pave_catalog::CatalogError::NotFound(_)) => ResourceRef::Entity(attributes),
+                Err(error) => return Err(error.into()),
+            }
+        }
+        other => other,
+    };
     let authorizer = state.access.authorizer();
     let decision = match &body.source {
         Some(source) => {
