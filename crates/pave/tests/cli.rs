@@ -696,3 +696,145 @@ fn serve_logs_json_lines_that_carry_the_request_id() {
             .any(|line| line["message"] == "stopped; the database is closed")
     );
 }
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus/backstage")
+        .canonicalize()
+        .unwrap()
+}
+
+#[test]
+fn catalog_validate_works_offline_and_points_at_file_line_and_column() {
+    let config = temporary();
+    let good = corpus().join("catalog-model-examples/acme-corp.yaml");
+    let output = pave(
+        config.path(),
+        &["catalog", "validate", good.to_str().unwrap()],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("entities, all valid"));
+
+    let bad = corpus().join("legacy/catalog-model-examples/components/invalid-component.yaml");
+    let output = pave(
+        config.path(),
+        &[
+            "catalog",
+            "validate",
+            good.to_str().unwrap(),
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    let path = bad.display().to_string();
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.starts_with(&format!("{path}:")) && line.contains("metadata.name")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().any(|line| line.contains("metadata.tags")),
+        "{stderr}"
+    );
+    let located = stderr
+        .lines()
+        .find(|line| line.starts_with(&format!("{path}:")))
+        .unwrap()
+        .trim_start_matches(&format!("{path}:"))
+        .split(':')
+        .take(2)
+        .map(|n| n.parse::<u32>().is_ok())
+        .collect::<Vec<_>>();
+    assert_eq!(located, vec![true, true], "line and column: {stderr}");
+
+    let directory = temporary();
+    let broken = directory.path().join("catalog-info.yaml");
+    std::fs::write(
+        &broken,
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: [unclosed\n",
+    )
+    .unwrap();
+    let output = pave(
+        config.path(),
+        &["catalog", "validate", broken.to_str().unwrap()],
+    );
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("catalog-info.yaml:4:"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_registers_lists_and_reads_the_catalog() {
+    let directory = temporary();
+    let database = TestDatabase::create().await.unwrap();
+    let server = Server::start(&directory.path().join("data"), &database);
+    let admin = server.admin_token().unwrap();
+    let config = directory.path().join("config");
+    assert!(
+        pave(
+            &config,
+            &["login", "--server", &server.url, "--token", &admin]
+        )
+        .status
+        .success()
+    );
+
+    let examples = corpus().join("catalog-model-examples");
+    let output = pave(
+        &config,
+        &[
+            "catalog",
+            "register",
+            examples.join("acme-corp.yaml").to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).starts_with("Would register"));
+    let output = pave(
+        &config,
+        &[
+            "catalog",
+            "register",
+            examples.join("acme-corp.yaml").to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    let output = pave(
+        &config,
+        &["catalog", "list", "--filter", "kind=group", "-o", "json"],
+    );
+    let page: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(page["totalItems"], 8);
+    let output = pave(&config, &["catalog", "get", "group:team-a"]);
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("group:default/team-a") && stdout.contains("hasMember"),
+        "{stdout}"
+    );
+    let output = pave(&config, &["catalog", "search", "breanna"]);
+    assert!(
+        text(&output.stdout).contains("user:default/breanna.davison"),
+        "{}",
+        text(&output.stdout)
+    );
+    let output = pave(&config, &["catalog", "refresh", "user:breanna.davison"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = pave(&config, &["catalog", "get", "component:nope"]);
+    assert_one_line_error(&output, "NotFoundError, HTTP 404");
+
+    let output = pave(&config, &["catalog", "locations", "-o", "json"]);
+    let locations: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let id = locations[0]["data"]["id"].as_str().unwrap().to_string();
+    let output = pave(&config, &["catalog", "unregister", &id]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = pave(&config, &["catalog", "list", "-o", "json"]);
+    let page: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(page["totalItems"], 0);
+}
