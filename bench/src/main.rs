@@ -49,6 +49,13 @@ fn main() -> anyhow::Result<()> {
             option("--requests", 20_000)?,
             option("--concurrency", 16)?,
         )),
+        "generate" => {
+            let directory = args.get(1).context("generate needs a directory")?;
+            let total = option("--entities", 10_000)?;
+            catalog::generate(total, std::path::Path::new(directory))?;
+            println!("wrote {total} entities to {directory}/locations.yaml");
+            Ok(())
+        }
         "catalog" => {
             let sizes = match args.iter().position(|arg| arg == "--sizes") {
                 Some(index) => args

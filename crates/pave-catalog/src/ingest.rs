@@ -50,8 +50,6 @@ impl std::fmt::Display for Problem {
 #[derive(Debug, Clone)]
 pub struct Processed {
     pub entity: Entity,
-    /// The document after placeholder substitution.
-    pub document: Value,
     /// The source key (`file:/…`): Backstage's location key.
     pub location_key: String,
     /// A hash of the document; an entity whose hash is unchanged is not rewritten.
@@ -164,7 +162,6 @@ async fn process_source(
                 let hash = hex::encode(Sha256::digest(value.to_string().as_bytes()));
                 outcome.entities.push(Processed {
                     entity,
-                    document: value,
                     location_key: source.key.clone(),
                     hash,
                 });

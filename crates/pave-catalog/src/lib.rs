@@ -245,7 +245,7 @@ impl Catalog {
                 entities: outcome
                     .entities
                     .iter()
-                    .map(|p| p.document.clone())
+                    .map(|p| p.entity.raw.clone())
                     .collect(),
                 exists: existing.is_some(),
             });
@@ -332,7 +332,9 @@ impl Catalog {
             r#type: location.r#type.clone(),
             target: location.target.clone(),
         };
+        let started = std::time::Instant::now();
         let outcome = ingest::process(&self.reader, &spec, &self.config.rules).await;
+        let processed = started.elapsed();
         let origin = format!("{}:{}", spec.r#type, spec.target);
         let (applied, problems) = persist::apply(
             &self.store,
@@ -345,7 +347,13 @@ impl Catalog {
         if !problems.is_empty() {
             tracing::warn!(location = %origin, problems = problems.len(), first = %problems[0], "location refreshed with problems");
         }
-        tracing::debug!(location = %origin, ?applied, "location refreshed");
+        tracing::debug!(
+            location = %origin,
+            ?applied,
+            read_ms = processed.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "location refreshed"
+        );
         Ok(applied)
     }
 

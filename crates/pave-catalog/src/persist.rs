@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use pave_store::{RowExt, Store, StoreError, Transaction, format_time, now};
+use pave_store::{Backend, RowExt, Store, StoreError, Transaction, format_time, now};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -77,7 +77,15 @@ pub async fn apply(
         }
     }
 
+    let new_refs: Vec<String> = outcome
+        .entities
+        .iter()
+        .map(|processed| processed.entity.reference().to_string())
+        .filter(|reference| !existing.contains_key(reference))
+        .collect();
+    let owned_elsewhere = owners_elsewhere(&mut transaction, &new_refs, location_id).await?;
     let mut produced: HashMap<String, &Processed> = HashMap::new();
+    let mut batch = Batch::default();
     for processed in &outcome.entities {
         let reference = processed.entity.reference().to_string();
         if let Some(first) = produced.get(&reference) {
@@ -89,10 +97,8 @@ pub async fn apply(
             applied.conflicts += 1;
             continue;
         }
-        if !existing.contains_key(&reference)
-            && let Some(owner) = owner_elsewhere(&mut transaction, &reference, location_id).await?
-        {
-            problems.push(conflict(&reference, &processed.location_key, &owner));
+        if let Some(owner) = owned_elsewhere.get(&reference) {
+            problems.push(conflict(&reference, &processed.location_key, owner));
             applied.conflicts += 1;
             continue;
         }
@@ -108,35 +114,17 @@ pub async fn apply(
                 applied.unchanged += 1;
             }
             Some(old) => {
-                write_entity(
-                    &mut transaction,
-                    Some(&old.uid),
-                    processed,
-                    location_id,
-                    origin,
-                    &errors,
-                    false,
-                    &at,
-                )
-                .await?;
+                batch.replaced.push(old.uid.clone());
+                batch.add(Some(&old.uid), processed, location_id, origin, &errors, &at);
                 applied.updated += 1;
             }
             None => {
-                write_entity(
-                    &mut transaction,
-                    None,
-                    processed,
-                    location_id,
-                    origin,
-                    &errors,
-                    false,
-                    &at,
-                )
-                .await?;
+                batch.add(None, processed, location_id, origin, &errors, &at);
                 applied.added += 1;
             }
         }
     }
+    batch.write(&mut transaction, store.backend()).await?;
 
     for (reference, old) in &existing {
         if produced.contains_key(reference) {
@@ -232,18 +220,28 @@ async fn load_existing(
     Ok(existing)
 }
 
-async fn owner_elsewhere(
+/// Which of `references` another location already provides, and where from.
+async fn owners_elsewhere(
     transaction: &mut Transaction,
-    reference: &str,
+    references: &[String],
     location_id: &str,
-) -> Result<Option<String>, StoreError> {
-    Ok(pave_store::query_scalar::<_, String>(
-        "SELECT location_key FROM catalog_entities WHERE entity_ref = $1 AND location_id <> $2",
-    )
-    .bind(reference)
-    .bind(location_id)
-    .fetch_optional(&mut **transaction)
-    .await?)
+) -> Result<HashMap<String, String>, StoreError> {
+    let mut owners = HashMap::new();
+    for chunk in references.chunks(500) {
+        let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT entity_ref, location_key FROM catalog_entities WHERE location_id <> $1 AND entity_ref IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = pave_store::query(sqlx::AssertSqlSafe(sql)).bind(location_id);
+        for reference in chunk {
+            query = query.bind(reference);
+        }
+        for row in query.fetch_all(&mut **transaction).await? {
+            owners.insert(row.try_get("entity_ref")?, row.try_get("location_key")?);
+        }
+    }
+    Ok(owners)
 }
 
 /// The stored body: the document plus what the catalog adds.
@@ -255,7 +253,7 @@ fn body(
     errors: &str,
     orphan: bool,
 ) -> Value {
-    let mut body = processed.document.clone();
+    let mut body = processed.entity.raw.clone();
     let namespace = processed.entity.metadata.namespace.clone();
     if let Some(metadata) = body.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata.insert("uid".into(), json!(uid));
@@ -299,62 +297,155 @@ fn set_status(body: &mut Value, errors: &str) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn write_entity(
-    transaction: &mut Transaction,
-    uid: Option<&str>,
-    processed: &Processed,
-    location_id: &str,
-    origin: &str,
-    errors: &str,
-    orphan: bool,
-    at: &str,
-) -> Result<(), StoreError> {
-    let uid = uid
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let etag = hex::encode(uuid::Uuid::new_v4().as_bytes());
-    let reference = processed.entity.reference();
-    let body = body(processed, &uid, &etag, origin, errors, orphan);
-    pave_store::query("DELETE FROM catalog_entities WHERE uid = $1")
-        .bind(&uid)
-        .execute(&mut **transaction)
-        .await?;
-    pave_store::query(
-        "INSERT INTO catalog_entities (uid, entity_ref, kind, namespace, name, location_id, location_key, body, hash, etag, orphan, errors, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(&uid)
-    .bind(reference.to_string())
-    .bind(&reference.kind)
-    .bind(&reference.namespace)
-    .bind(&reference.name)
-    .bind(location_id)
-    .bind(&processed.location_key)
-    .bind(body.to_string())
-    .bind(&processed.hash)
-    .bind(&etag)
-    .bind(i64::from(orphan))
-    .bind(errors)
-    .bind(at)
-    .execute(&mut **transaction)
-    .await?;
-    pave_store::query("DELETE FROM catalog_relations WHERE origin_uid = $1")
-        .bind(&uid)
-        .execute(&mut **transaction)
-        .await?;
-    for relation in processed.entity.relations() {
-        pave_store::query(
-            "INSERT INTO catalog_relations (origin_uid, source_ref, type, target_ref) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&uid)
-        .bind(relation.source.to_string())
-        .bind(relation.r#type)
-        .bind(relation.target.to_string())
-        .execute(&mut **transaction)
-        .await?;
+/// Rows to write in one go: multi-row statements instead of one statement
+/// per row keep a 100k-entity refresh to seconds.
+#[derive(Default)]
+struct Batch {
+    /// Entities being replaced: their old rows go first.
+    replaced: Vec<String>,
+    /// uid, ref, kind, namespace, name, location_id, location_key, body, hash, etag, errors, updated_at
+    entities: Vec<[String; 12]>,
+    /// origin uid, source, type, target
+    relations: Vec<[String; 4]>,
+    /// entity uid, key, value, original
+    search: Vec<(String, String, Option<String>, Option<String>)>,
+}
+
+/// Rows per statement: well under SQLite's 32,766 and PostgreSQL's 65,535
+/// bound parameters.
+const ROWS_PER_STATEMENT: usize = 1000;
+/// Rows per JSON-unpacking insert.
+const JSON_ROWS_PER_STATEMENT: usize = 5000;
+
+impl Batch {
+    fn add(
+        &mut self,
+        uid: Option<&str>,
+        processed: &Processed,
+        location_id: &str,
+        origin: &str,
+        errors: &str,
+        at: &str,
+    ) {
+        let uid = uid
+            .map(str::to_string)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let etag = hex::encode(uuid::Uuid::new_v4().as_bytes());
+        let reference = processed.entity.reference();
+        let body = body(processed, &uid, &etag, origin, errors, false);
+        for relation in processed.entity.relations() {
+            self.relations.push([
+                uid.clone(),
+                relation.source.to_string(),
+                relation.r#type.to_string(),
+                relation.target.to_string(),
+            ]);
+        }
+        for row in search::flatten(&body) {
+            self.search
+                .push((uid.clone(), row.key, row.value, row.original));
+        }
+        self.entities.push([
+            uid,
+            reference.to_string(),
+            reference.kind.clone(),
+            reference.namespace.clone(),
+            reference.name.clone(),
+            location_id.to_string(),
+            processed.location_key.clone(),
+            body.to_string(),
+            processed.hash.clone(),
+            etag,
+            errors.to_string(),
+            at.to_string(),
+        ]);
     }
-    write_search(transaction, &uid, &body).await
+
+    async fn write(
+        self,
+        transaction: &mut Transaction,
+        backend: Backend,
+    ) -> Result<(), StoreError> {
+        for chunk in self.replaced.chunks(ROWS_PER_STATEMENT) {
+            for table in [
+                "DELETE FROM catalog_search WHERE entity_uid IN",
+                "DELETE FROM catalog_relations WHERE origin_uid IN",
+                "DELETE FROM catalog_entities WHERE uid IN",
+            ] {
+                let placeholders: Vec<String> =
+                    (1..=chunk.len()).map(|n| format!("${n}")).collect();
+                let mut query = pave_store::query(sqlx::AssertSqlSafe(format!(
+                    "{table} ({})",
+                    placeholders.join(", ")
+                )));
+                for uid in chunk {
+                    query = query.bind(uid);
+                }
+                query.execute(&mut **transaction).await?;
+            }
+        }
+        insert_json(
+            transaction,
+            backend,
+            "catalog_entities (uid, entity_ref, kind, namespace, name, location_id, location_key, body, hash, etag, errors, updated_at, orphan)",
+            12,
+            ", 0",
+            &self.entities,
+        )
+        .await?;
+        insert_json(
+            transaction,
+            backend,
+            "catalog_relations (origin_uid, source_ref, type, target_ref)",
+            4,
+            "",
+            &self.relations,
+        )
+        .await?;
+        insert_json(
+            transaction,
+            backend,
+            "catalog_search (entity_uid, key, value, original)",
+            4,
+            "",
+            &self.search,
+        )
+        .await
+    }
+}
+
+/// Inserts rows given as JSON arrays, many per statement, through one bound
+/// JSON parameter that the database unpacks itself (`json_each` on SQLite,
+/// `json_array_elements` on PostgreSQL): far cheaper than binding every value.
+async fn insert_json(
+    transaction: &mut Transaction,
+    backend: Backend,
+    table_and_columns: &str,
+    columns: usize,
+    constants: &str,
+    rows: &[impl serde::Serialize],
+) -> Result<(), StoreError> {
+    let values: Vec<String> = (0..columns)
+        .map(|index| match backend {
+            Backend::Sqlite => format!("json_extract(j.value, '$[{index}]')"),
+            Backend::Postgres => format!("j.value->>{index}"),
+        })
+        .collect();
+    let source = match backend {
+        Backend::Sqlite => "json_each($1) AS j",
+        Backend::Postgres => "json_array_elements($1::json) AS j(value)",
+    };
+    let sql = format!(
+        "INSERT INTO {table_and_columns} SELECT {}{constants} FROM {source}",
+        values.join(", ")
+    );
+    for chunk in rows.chunks(JSON_ROWS_PER_STATEMENT) {
+        pave_store::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into()))
+            .execute(&mut **transaction)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn write_search(

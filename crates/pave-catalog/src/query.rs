@@ -107,11 +107,11 @@ pub(crate) fn clause(filter: &Filter, full_text: Option<(&str, &[String])>) -> C
                     Some(target) => {
                         let target = bind(target.clone());
                         format!(
-                            "EXISTS (SELECT 1 FROM catalog_relations r WHERE r.source_ref = e.entity_ref AND r.type = {kind} AND r.target_ref = {target})"
+                            "e.entity_ref IN (SELECT r.source_ref FROM catalog_relations r WHERE r.type = {kind} AND r.target_ref = {target})"
                         )
                     }
                     None => format!(
-                        "EXISTS (SELECT 1 FROM catalog_relations r WHERE r.source_ref = e.entity_ref AND r.type = {kind})"
+                        "e.entity_ref IN (SELECT r.source_ref FROM catalog_relations r WHERE r.type = {kind})"
                     ),
                 };
                 conditions.push(sql);
@@ -122,11 +122,11 @@ pub(crate) fn clause(filter: &Filter, full_text: Option<(&str, &[String])>) -> C
                 Some(value) => {
                     let value = bind(value.clone());
                     format!(
-                        "EXISTS (SELECT 1 FROM catalog_search s WHERE s.entity_uid = e.uid AND s.key = {key} AND s.value = {value})"
+                        "e.uid IN (SELECT s.entity_uid FROM catalog_search s WHERE s.key = {key} AND s.value = {value})"
                     )
                 }
                 None => format!(
-                    "EXISTS (SELECT 1 FROM catalog_search s WHERE s.entity_uid = e.uid AND s.key = {key})"
+                    "e.uid IN (SELECT s.entity_uid FROM catalog_search s WHERE s.key = {key})"
                 ),
             };
             conditions.push(sql);
@@ -147,7 +147,7 @@ pub(crate) fn clause(filter: &Filter, full_text: Option<(&str, &[String])>) -> C
             .map(|field| bind(field.to_lowercase()))
             .collect();
         parts.push(format!(
-            "EXISTS (SELECT 1 FROM catalog_search s WHERE s.entity_uid = e.uid AND s.key IN ({}) AND s.value LIKE {pattern} ESCAPE '\\')",
+            "e.uid IN (SELECT s.entity_uid FROM catalog_search s WHERE s.key IN ({}) AND s.value LIKE {pattern} ESCAPE '\\')",
             keys.join(", ")
         ));
     }

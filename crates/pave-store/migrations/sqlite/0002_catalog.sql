@@ -38,6 +38,7 @@ CREATE TABLE catalog_relations (
     target_ref  TEXT NOT NULL
 );
 CREATE INDEX catalog_relations_source ON catalog_relations (source_ref);
+CREATE INDEX catalog_relations_type_target ON catalog_relations (type, target_ref, source_ref);
 CREATE INDEX catalog_relations_origin ON catalog_relations (origin_uid);
 
 CREATE TABLE catalog_search (
