@@ -605,8 +605,20 @@ impl Catalog {
                 .collect();
             return self.finish_parsed(page, fields).await;
         }
+        let rows = self.page_rows(clause, &[], limit, offset).await?;
+        self.finish(rows, fields).await
+    }
+
+    /// One page of the rows a clause matches, in order.
+    async fn page_rows(
+        &self,
+        clause: query::Clause,
+        orders: &[Order],
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<pave_store::Row>, CatalogError> {
         let mut values = clause.values;
-        let order = query::order_by(&[], &mut values);
+        let order = query::order_by(orders, &mut values);
         let sql = format!(
             "SELECT e.body, e.entity_ref FROM catalog_entities e WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
             clause.sql
@@ -615,8 +627,7 @@ impl Catalog {
         for value in values {
             statement = statement.bind(value);
         }
-        let rows = statement.fetch_all(self.store.pool()).await?;
-        self.finish(rows, fields).await
+        Ok(statement.fetch_all(self.store.pool()).await?)
     }
 
     /// Backstage's `GET /entities/by-query`. With `visible`, only the
@@ -668,17 +679,9 @@ impl Catalog {
             count = count.bind(value.clone());
         }
         let total = count.fetch_one(self.store.pool()).await?.max(0) as u64;
-        let mut values = clause.values;
-        let order = query::order_by(&request.orders, &mut values);
-        let sql = format!(
-            "SELECT e.body, e.entity_ref FROM catalog_entities e WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-            clause.sql
-        );
-        let mut statement = pave_store::query(sqlx::AssertSqlSafe(sql));
-        for value in values {
-            statement = statement.bind(value);
-        }
-        let rows = statement.fetch_all(self.store.pool()).await?;
+        let rows = self
+            .page_rows(clause, &request.orders, limit, offset)
+            .await?;
         let items = self.finish(rows, &request.fields).await?;
         Ok(page_of(request, items, total, offset, limit))
     }

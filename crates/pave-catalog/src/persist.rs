@@ -123,6 +123,12 @@ pub async fn apply(
                 applied.added += 1;
             }
         }
+        // Bounded memory: write as we go, inside the same transaction.
+        if batch.entities.len() >= ENTITIES_PER_FLUSH {
+            std::mem::take(&mut batch)
+                .write(&mut transaction, store.backend())
+                .await?;
+        }
     }
     batch.write(&mut transaction, store.backend()).await?;
 
@@ -156,7 +162,7 @@ pub async fn apply(
                 applied.deleted += 1;
             }
             OrphanStrategy::Keep if !old.orphan => {
-                mark_orphan(&mut transaction, &old.uid, &at).await?;
+                mark_orphan(&mut transaction, store.backend(), &old.uid, &at).await?;
                 applied.orphaned += 1;
             }
             OrphanStrategy::Keep => {}
@@ -314,6 +320,8 @@ struct Batch {
 /// Rows per statement: well under SQLite's 32,766 and PostgreSQL's 65,535
 /// bound parameters.
 const ROWS_PER_STATEMENT: usize = 1000;
+/// Entities gathered before their rows are written.
+const ENTITIES_PER_FLUSH: usize = 2000;
 /// Rows per JSON-unpacking insert.
 const JSON_ROWS_PER_STATEMENT: usize = 5000;
 
@@ -450,6 +458,7 @@ async fn insert_json(
 
 async fn write_search(
     transaction: &mut Transaction,
+    backend: Backend,
     uid: &str,
     body: &Value,
 ) -> Result<(), StoreError> {
@@ -457,18 +466,19 @@ async fn write_search(
         .bind(uid)
         .execute(&mut **transaction)
         .await?;
-    for row in search::flatten(body) {
-        pave_store::query(
-            "INSERT INTO catalog_search (entity_uid, key, value, original) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(uid)
-        .bind(&row.key)
-        .bind(&row.value)
-        .bind(&row.original)
-        .execute(&mut **transaction)
-        .await?;
-    }
-    Ok(())
+    let rows: Vec<(&str, String, Option<String>, Option<String>)> = search::flatten(body)
+        .into_iter()
+        .map(|row| (uid, row.key, row.value, row.original))
+        .collect();
+    insert_json(
+        transaction,
+        backend,
+        "catalog_search (entity_uid, key, value, original)",
+        4,
+        "",
+        &rows,
+    )
+    .await
 }
 
 async fn set_errors(
@@ -496,7 +506,12 @@ async fn set_errors(
     Ok(())
 }
 
-async fn mark_orphan(transaction: &mut Transaction, uid: &str, at: &str) -> Result<(), StoreError> {
+async fn mark_orphan(
+    transaction: &mut Transaction,
+    backend: Backend,
+    uid: &str,
+    at: &str,
+) -> Result<(), StoreError> {
     let stored =
         pave_store::query_scalar::<_, String>("SELECT body FROM catalog_entities WHERE uid = $1")
             .bind(uid)
@@ -517,7 +532,7 @@ async fn mark_orphan(transaction: &mut Transaction, uid: &str, at: &str) -> Resu
     .bind(uid)
     .execute(&mut **transaction)
     .await?;
-    write_search(transaction, uid, &body).await
+    write_search(transaction, backend, uid, &body).await
 }
 
 /// Deletes an entity with its relations and search rows.
