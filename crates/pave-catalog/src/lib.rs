@@ -11,6 +11,7 @@
 pub mod ingest;
 pub mod persist;
 pub mod query;
+pub mod rank;
 pub mod reader;
 pub mod search;
 pub mod yaml;
@@ -120,6 +121,31 @@ pub struct QueryRequest {
 
 /// Decides per entity whether the caller may see it; None means all.
 pub type Visible<'a> = Option<&'a (dyn Fn(&Value) -> bool + Send + Sync)>;
+
+/// Ranked search hits and facet counts.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResults {
+    /// `{score, entity}`, best first.
+    pub items: Vec<Value>,
+    pub total_items: u64,
+    /// True when more entities matched than were ranked.
+    pub truncated: bool,
+    /// Value counts of kind, type, owner, lifecycle and tags among the hits.
+    pub facets: BTreeMap<String, Vec<Value>>,
+}
+
+/// The facets search results count.
+pub const SEARCH_FACETS: &[&str] = &[
+    "kind",
+    "spec.type",
+    "spec.owner",
+    "spec.lifecycle",
+    "metadata.tags",
+];
+
+/// The most entities one search ranks.
+pub const MAX_SEARCH_CANDIDATES: usize = 5000;
 
 /// The largest page any list returns.
 pub const MAX_LIMIT: u32 = 1000;
@@ -433,6 +459,65 @@ impl Catalog {
         Ok(found)
     }
 
+    /// Ranked search: entities in which every word of `term` appears in a
+    /// searched field (name, title, description, tags, owner, type, kind),
+    /// best first, with facet counts over all hits the caller may read.
+    pub async fn search(
+        &self,
+        term: &str,
+        filter: &Filter,
+        limit: u32,
+        visible: Visible<'_>,
+    ) -> Result<SearchResults, CatalogError> {
+        let words = rank::words(term);
+        if words.is_empty() {
+            return Err(CatalogError::Input(
+                "term: give at least one word to search for".into(),
+            ));
+        }
+        let fields: Vec<String> = DEFAULT_FULL_TEXT_FIELDS
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        let clause = query::clause(filter, Some((words.as_slice(), fields.as_slice())));
+        let mut candidates = self.matching(clause, &[]).await?;
+        let truncated = candidates.len() > MAX_SEARCH_CANDIDATES;
+        candidates.truncate(MAX_SEARCH_CANDIDATES);
+        let mut hits: Vec<(f64, Value)> = candidates
+            .into_iter()
+            .map(|(body, _)| body)
+            .filter(|body| visible.is_none_or(|visible| visible(body)))
+            .map(|body| (rank::score(&body, &words), body))
+            .filter(|(score, _)| *score > 0.0)
+            .collect();
+        hits.sort_by(|a, b| {
+            b.0.total_cmp(&a.0).then_with(|| {
+                let name = |body: &Value| {
+                    body.pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                };
+                name(&a.1).cmp(&name(&b.1))
+            })
+        });
+        let bodies: Vec<Value> = hits.iter().map(|(_, body)| body.clone()).collect();
+        let facets = SEARCH_FACETS
+            .iter()
+            .map(|facet| (facet.to_string(), count_values(&bodies, facet)))
+            .collect();
+        Ok(SearchResults {
+            total_items: hits.len() as u64,
+            truncated,
+            facets,
+            items: hits
+                .into_iter()
+                .take(limit.min(MAX_LIMIT) as usize)
+                .map(|(score, entity)| json!({"score": score, "entity": entity}))
+                .collect(),
+        })
+    }
+
     /// Validates one entity without storing it (Backstage's validate-entity).
     pub fn validate(&self, document: &Value) -> Result<(), Vec<EntityProblem>> {
         validate(document, &self.config.rules).map(|_| ())
@@ -649,10 +734,8 @@ impl Catalog {
         } else {
             &request.full_text_fields
         };
-        let term = request
-            .full_text_term
-            .as_deref()
-            .map(|term| (term, text_fields.as_slice()));
+        let terms: Vec<String> = request.full_text_term.iter().cloned().collect();
+        let term = Some((terms.as_slice(), text_fields.as_slice()));
         let clause = query::clause(&filter, term);
         if let Some(visible) = visible {
             let all: Vec<(Value, String)> = self

@@ -87,7 +87,9 @@ fn canonical_relation(lowercase: &str) -> Option<&'static str> {
 }
 
 /// Builds the WHERE clause of a filter (and an optional full-text term).
-pub(crate) fn clause(filter: &Filter, full_text: Option<(&str, &[String])>) -> Clause {
+/// Builds the WHERE clause of a filter and of full-text terms: each term
+/// must appear (case-insensitively, as a substring) in one of `fields`.
+pub(crate) fn clause(filter: &Filter, full_text: Option<(&[String], &[String])>) -> Clause {
     let mut values: Vec<String> = Vec::new();
     let mut bind = |value: String| {
         values.push(value);
@@ -137,19 +139,22 @@ pub(crate) fn clause(filter: &Filter, full_text: Option<(&str, &[String])>) -> C
     if !groups.is_empty() {
         parts.push(format!("({})", groups.join(" OR ")));
     }
-    if let Some((term, fields)) = full_text
-        && !term.trim().is_empty()
-    {
-        let pattern = format!("%{}%", escape_like(&term.trim().to_lowercase()));
-        let pattern = bind(pattern);
-        let keys: Vec<String> = fields
+    if let Some((terms, fields)) = full_text {
+        for term in terms
             .iter()
-            .map(|field| bind(field.to_lowercase()))
-            .collect();
-        parts.push(format!(
-            "e.uid IN (SELECT s.entity_uid FROM catalog_search s WHERE s.key IN ({}) AND s.value LIKE {pattern} ESCAPE '\\')",
-            keys.join(", ")
-        ));
+            .map(|term| term.trim())
+            .filter(|term| !term.is_empty())
+        {
+            let pattern = bind(format!("%{}%", escape_like(&term.to_lowercase())));
+            let keys: Vec<String> = fields
+                .iter()
+                .map(|field| bind(field.to_lowercase()))
+                .collect();
+            parts.push(format!(
+                "e.uid IN (SELECT s.entity_uid FROM catalog_search s WHERE s.key IN ({}) AND s.value LIKE {pattern} ESCAPE '\\')",
+                keys.join(", ")
+            ));
+        }
     }
     Clause {
         sql: if parts.is_empty() {
@@ -332,7 +337,10 @@ mod tests {
             "spec.system".into(),
         ])
         .unwrap();
-        let clause = clause(&filter, Some(("pet_", &["metadata.name".to_string()])));
+        let clause = clause(
+            &filter,
+            Some((&["pet_".to_string()], &["metadata.name".to_string()])),
+        );
         assert_eq!(
             clause.values,
             vec![

@@ -129,6 +129,7 @@ fn concrete(path: &str, token_id: &str) -> String {
         .replace("{namespace}", "default")
         .replace("{name}", "x")
         .replace("/entity-facets", "/entity-facets?facet=kind")
+        .replace("/api/v1/search", "/api/v1/search?term=x")
 }
 
 fn method(name: &str) -> Method {

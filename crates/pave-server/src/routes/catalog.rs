@@ -571,3 +571,33 @@ pub async fn validate_entity(
             .into_response(),
     }
 }
+
+/// Ranked search over the catalog: every word of `term` must appear in an
+/// entity's name, title, description, tags, owner, type or kind; best
+/// matches first, with facet counts over every hit the caller may read.
+#[utoipa::path(get, path = "/api/v1/search", tag = "catalog",
+    params(
+        ("term" = String, Query, description = "Words to look for"),
+        ("filter" = Option<Vec<String>>, Query, description = "Backstage filters that hits must also match"),
+        ("limit" = Option<u32>, Query, description = "At most this many hits (default 20)"),
+    ),
+    responses((status = 200, description = "{items: [{score, entity}], totalItems, truncated, facets}", body = Object),
+              (status = 400, description = "No term")))]
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<axum::Json<pave_catalog::SearchResults>, ApiError> {
+    let pairs = pairs(&query);
+    known(&pairs, &["term", "filter", "limit"])?;
+    let term = one(&pairs, "term").unwrap_or_default();
+    let filter = Filter::parse(&all(&pairs, "filter"))?;
+    let limit: u32 = number(&pairs, "limit")?.unwrap_or(20);
+    let access = EntityAccess::new(&state, &caller);
+    let visible = access.visible();
+    let results = state
+        .catalog
+        .search(&term, &filter, limit, visible.as_ref().map(|f| f as _))
+        .await?;
+    Ok(axum::Json(results))
+}

@@ -98,6 +98,7 @@ pub const DECLARED: &[(&str, &str, Action)] = &[
         "/api/catalog/validate-entity",
         Action::CatalogEntityValidate,
     ),
+    ("GET", "/api/v1/search", Action::CatalogEntityRead),
     ("GET", "/api/v1/audit", Action::AuditRead),
     ("GET", "/api/v1/audit/verify", Action::AuditVerify),
 ];
@@ -174,6 +175,7 @@ fn gated() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::location_by_entity))
         .routes(routes!(catalog::refresh))
         .routes(routes!(catalog::validate_entity))
+        .routes(routes!(catalog::search))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
 }

@@ -100,20 +100,34 @@ pub async fn run(global: &Global, command: &CatalogCommand) -> anyhow::Result<()
         }
         CatalogCommand::Search { term, limit } => {
             let client = Client::from_global(global)?;
-            let query = [
-                ("fullTextFilterTerm", term.clone()),
-                ("limit", limit.to_string()),
-            ];
-            let page = client
-                .send_with(Method::GET, "/api/catalog/entities/by-query", &query, None)
+            let query = [("term", term.clone()), ("limit", limit.to_string())];
+            let results = client
+                .send_with(Method::GET, "/api/v1/search", &query, None)
                 .await?;
-            output::print(global.output, &page, |page| {
-                let items: Vec<Value> = page
+            output::print(global.output, &results, |results| {
+                let items: Vec<Value> = results
                     .get("items")
                     .and_then(Value::as_array)
-                    .map(|items| items.iter().map(summary).collect())
+                    .map(|items| {
+                        items
+                            .iter()
+                            .map(|hit| {
+                                let mut row = summary(&hit["entity"]);
+                                row["score"] = hit["score"].clone();
+                                row
+                            })
+                            .collect()
+                    })
                     .unwrap_or_default();
-                output::table(&items, COLUMNS)
+                let mut columns = vec![("SCORE", "score")];
+                columns.extend_from_slice(COLUMNS);
+                let mut text = output::table(&items, &columns);
+                text.push_str(&format!(
+                    "\n{} of {} hits",
+                    items.len(),
+                    output::cell(results.get("totalItems"))
+                ));
+                text
             })
         }
         CatalogCommand::Get { reference } => {
