@@ -188,8 +188,9 @@ pub async fn gate(
     // Actions on catalog entities are decided per entity by their handlers
     // (a list shows what the caller may read; a change checks its entity);
     // a platform-level answer here would be wrong for owners.
-    let decision = state.access.decide(&principal, action, &resource);
-    if !decision.allowed && !action.applies_to_entities() {
+    let decision =
+        (!action.applies_to_entities()).then(|| state.access.decide(&principal, action, &resource));
+    if let Some(decision) = decision.filter(|decision| !decision.allowed) {
         audit(
             &state,
             principal.reference.to_string(),
