@@ -68,8 +68,19 @@ pub struct Outcome {
     pub broken_refs: BTreeSet<String>,
 }
 
-/// Processes a root location.
+/// Processes a root location, keeping every entity in the outcome.
 pub async fn process(reader: &Reader, root: &LocationSpec, rules: &Rules) -> Outcome {
+    process_into(reader, root, rules, None).await
+}
+
+/// Processes a root location. With `sink`, valid entities are sent there as
+/// they are read instead of being kept in the outcome.
+pub async fn process_into(
+    reader: &Reader,
+    root: &LocationSpec,
+    rules: &Rules,
+    sink: Option<&tokio::sync::mpsc::Sender<Processed>>,
+) -> Outcome {
     let mut outcome = Outcome::default();
     let mut queue: VecDeque<(LocationSpec, Option<Base>)> = VecDeque::from([(root.clone(), None)]);
     let mut seen: HashSet<String> = HashSet::new();
@@ -108,7 +119,16 @@ pub async fn process(reader: &Reader, root: &LocationSpec, rules: &Rules) -> Out
                 });
                 return outcome;
             }
-            process_source(reader, &source, &spec, rules, &mut outcome, &mut queue).await;
+            process_source(
+                reader,
+                &source,
+                &spec,
+                rules,
+                &mut outcome,
+                &mut queue,
+                sink,
+            )
+            .await;
         }
     }
     outcome
@@ -121,6 +141,7 @@ async fn process_source(
     rules: &Rules,
     outcome: &mut Outcome,
     queue: &mut VecDeque<(LocationSpec, Option<Base>)>,
+    sink: Option<&tokio::sync::mpsc::Sender<Processed>>,
 ) {
     let documents = match parse_documents(&source.text) {
         Ok(documents) => documents,
@@ -160,11 +181,18 @@ async fn process_source(
                     follow(&entity, spec, &source.base, queue);
                 }
                 let hash = hex::encode(Sha256::digest(value.to_string().as_bytes()));
-                outcome.entities.push(Processed {
+                let processed = Processed {
                     entity,
                     location_key: source.key.clone(),
                     hash,
-                });
+                };
+                match sink {
+                    // A closed sink means the writer failed; it reports why.
+                    Some(sink) => {
+                        let _ = sink.send(processed).await;
+                    }
+                    None => outcome.entities.push(processed),
+                }
             }
             Err(problems) => {
                 let reference = raw_ref(&value);

@@ -123,6 +123,12 @@ mod send_checks {
         assert_send(&reader.read(spec, None));
         assert_send(&reader.read_relative(base, text));
         assert_send(&catalog.refresh_location(text));
+        assert_send(&super::persist::Writer::begin(
+            catalog.store(),
+            text,
+            text,
+            super::OrphanStrategy::Keep,
+        ));
         assert_send(&catalog.register(spec.clone(), false));
         assert_send(&git.read_file(text, text, text));
         assert_send(&git.locate(text));

@@ -227,17 +227,28 @@ impl Catalog {
             target: location.target.clone(),
         };
         let started = std::time::Instant::now();
-        let outcome = ingest::process(&self.reader, &spec, &self.config.rules).await;
-        let processed = started.elapsed();
         let origin = format!("{}:{}", spec.r#type, spec.target);
-        let (applied, problems) = persist::apply(
-            &self.store,
-            id,
-            &origin,
-            &outcome,
-            self.config.orphan_strategy,
-        )
-        .await?;
+        // Reading and writing overlap: entities go to the open transaction
+        // as they are read, so a large location never sits in memory whole.
+        let mut writer =
+            persist::Writer::begin(&self.store, id, &origin, self.config.orphan_strategy).await?;
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
+        let (reader, rules, spec_ref) = (&self.reader, &self.config.rules, &spec);
+        let producer = async move {
+            let outcome = ingest::process_into(reader, spec_ref, rules, Some(&sender)).await;
+            drop(sender);
+            outcome
+        };
+        let consumer = async {
+            while let Some(processed) = receiver.recv().await {
+                writer.add(processed).await?;
+            }
+            Ok::<(), pave_store::StoreError>(())
+        };
+        let (outcome, consumed) = tokio::join!(producer, consumer);
+        consumed?;
+        let processed = started.elapsed();
+        let (applied, problems) = writer.finish(&outcome).await?;
         if !problems.is_empty() {
             tracing::warn!(location = %origin, problems = problems.len(), first = %problems[0], "location refreshed with problems");
         }

@@ -47,137 +47,193 @@ struct Existing {
     errors: String,
 }
 
-/// Applies `outcome` for the root location `location_id` (whose key is
-/// `origin`). Returns the counts and the problems recorded (including conflicts).
-pub async fn apply(
-    store: &Store,
-    location_id: &str,
-    origin: &str,
-    outcome: &Outcome,
+/// Writes one root location's refresh in one transaction, entity by entity
+/// as they are read (so memory does not grow with the location), then
+/// settles what vanished when reading is done.
+pub struct Writer<'a> {
+    store: &'a Store,
+    transaction: Transaction,
+    location_id: String,
+    origin: String,
     strategy: OrphanStrategy,
-) -> Result<(Applied, Vec<Problem>), StoreError> {
-    let mut transaction = store.begin().await?;
-    // Replicas refreshing the same location take turns.
-    store
-        .lock_sequence(&mut transaction, lock_key(location_id))
-        .await?;
-    let mut applied = Applied::default();
-    let mut problems = outcome.problems.clone();
-    let existing = load_existing(&mut transaction, location_id).await?;
-    let at = format_time(now());
+    existing: HashMap<String, Existing>,
+    /// Refs written (or kept unchanged) in this refresh, with their source.
+    produced: HashMap<String, String>,
+    /// Entities waiting for their conflict check and write.
+    pending: Vec<Processed>,
+    conflicts: Vec<Problem>,
+    applied: Applied,
+    at: String,
+}
 
-    // Problems per entity, for status.items.
-    let mut errors_by_ref: BTreeMap<String, Vec<&Problem>> = BTreeMap::new();
-    for problem in &outcome.problems {
-        if let Some(reference) = &problem.entity_ref {
-            errors_by_ref
-                .entry(reference.clone())
-                .or_default()
-                .push(problem);
-        }
+impl<'a> Writer<'a> {
+    /// Opens the transaction and reads what the location provided before.
+    pub async fn begin(
+        store: &'a Store,
+        location_id: &str,
+        origin: &str,
+        strategy: OrphanStrategy,
+    ) -> Result<Writer<'a>, StoreError> {
+        let mut transaction = store.begin().await?;
+        // Replicas refreshing the same location take turns.
+        store
+            .lock_sequence(&mut transaction, lock_key(location_id))
+            .await?;
+        let existing = load_existing(&mut transaction, location_id).await?;
+        Ok(Writer {
+            store,
+            transaction,
+            location_id: location_id.to_string(),
+            origin: origin.to_string(),
+            strategy,
+            existing,
+            produced: HashMap::new(),
+            pending: Vec::new(),
+            conflicts: Vec::new(),
+            applied: Applied::default(),
+            at: format_time(now()),
+        })
     }
 
-    let new_refs: Vec<String> = outcome
-        .entities
-        .iter()
-        .map(|processed| processed.entity.reference().to_string())
-        .filter(|reference| !existing.contains_key(reference))
-        .collect();
-    let owned_elsewhere = owners_elsewhere(&mut transaction, &new_refs, location_id).await?;
-    let mut produced: HashMap<String, &Processed> = HashMap::new();
-    let mut batch = Batch::default();
-    for processed in &outcome.entities {
-        let reference = processed.entity.reference().to_string();
-        if let Some(first) = produced.get(&reference) {
-            problems.push(conflict(
-                &reference,
-                &processed.location_key,
-                &first.location_key,
-            ));
-            applied.conflicts += 1;
-            continue;
+    /// Takes one valid entity; rows are written in batches.
+    pub async fn add(&mut self, processed: Processed) -> Result<(), StoreError> {
+        self.pending.push(processed);
+        if self.pending.len() >= ENTITIES_PER_FLUSH {
+            self.flush().await?;
         }
-        if let Some(owner) = owned_elsewhere.get(&reference) {
-            problems.push(conflict(&reference, &processed.location_key, owner));
-            applied.conflicts += 1;
-            continue;
-        }
-        produced.insert(reference.clone(), processed);
-        let errors = json!(errors_by_ref.get(&reference).cloned().unwrap_or_default()).to_string();
-        match existing.get(&reference) {
-            Some(old)
-                if old.hash == processed.hash
-                    && !old.orphan
-                    && old.errors == errors
-                    && old.location_key == processed.location_key =>
-            {
-                applied.unchanged += 1;
-            }
-            Some(old) => {
-                batch.replaced.push(old.uid.clone());
-                batch.add(Some(&old.uid), processed, location_id, origin, &errors, &at);
-                applied.updated += 1;
-            }
-            None => {
-                batch.add(None, processed, location_id, origin, &errors, &at);
-                applied.added += 1;
-            }
-        }
-        // Bounded memory: write as we go, inside the same transaction.
-        if batch.entities.len() >= ENTITIES_PER_FLUSH {
-            std::mem::take(&mut batch)
-                .write(&mut transaction, store.backend())
-                .await?;
-        }
+        Ok(())
     }
-    batch.write(&mut transaction, store.backend()).await?;
 
-    for (reference, old) in &existing {
-        if produced.contains_key(reference) {
-            continue;
+    async fn flush(&mut self) -> Result<(), StoreError> {
+        let pending = std::mem::take(&mut self.pending);
+        let new_refs: Vec<String> = pending
+            .iter()
+            .map(|processed| processed.entity.reference().to_string())
+            .filter(|reference| !self.existing.contains_key(reference))
+            .collect();
+        let owned_elsewhere =
+            owners_elsewhere(&mut self.transaction, &new_refs, &self.location_id).await?;
+        // Entities written here carry no errors: a document with problems
+        // is never a processed entity.
+        let errors = "[]";
+        let mut batch = Batch::default();
+        for processed in &pending {
+            let reference = processed.entity.reference().to_string();
+            if let Some(first) = self.produced.get(&reference) {
+                self.conflicts
+                    .push(conflict(&reference, &processed.location_key, first));
+                self.applied.conflicts += 1;
+                continue;
+            }
+            if let Some(owner) = owned_elsewhere.get(&reference) {
+                self.conflicts
+                    .push(conflict(&reference, &processed.location_key, owner));
+                self.applied.conflicts += 1;
+                continue;
+            }
+            self.produced
+                .insert(reference.clone(), processed.location_key.clone());
+            match self.existing.get(&reference) {
+                Some(old)
+                    if old.hash == processed.hash
+                        && !old.orphan
+                        && old.errors == errors
+                        && old.location_key == processed.location_key =>
+                {
+                    self.applied.unchanged += 1;
+                }
+                Some(old) => {
+                    batch.replaced.push(old.uid.clone());
+                    batch.add(
+                        Some(&old.uid),
+                        processed,
+                        &self.location_id,
+                        &self.origin,
+                        errors,
+                        &self.at,
+                    );
+                    self.applied.updated += 1;
+                }
+                None => {
+                    batch.add(
+                        None,
+                        processed,
+                        &self.location_id,
+                        &self.origin,
+                        errors,
+                        &self.at,
+                    );
+                    self.applied.added += 1;
+                }
+            }
         }
-        let kept_because_broken = outcome.failed_sources.contains(&old.location_key)
-            || outcome.broken_refs.contains(reference);
-        if kept_because_broken {
-            // The last good version stays; it carries the new errors.
-            let mut items: Vec<&Problem> =
-                errors_by_ref.get(reference).cloned().unwrap_or_default();
-            let source_problems: Vec<&Problem> = outcome
-                .problems
-                .iter()
-                .filter(|problem| {
+        batch
+            .write(&mut self.transaction, self.store.backend())
+            .await
+    }
+
+    /// Settles what vanished (kept with errors when its file broke, else
+    /// orphaned or deleted), records the location's problems and commits.
+    /// Returns the counts and every problem, conflicts included.
+    pub async fn finish(
+        mut self,
+        outcome: &Outcome,
+    ) -> Result<(Applied, Vec<Problem>), StoreError> {
+        self.flush().await?;
+        let mut errors_by_ref: BTreeMap<String, Vec<&Problem>> = BTreeMap::new();
+        for problem in &outcome.problems {
+            if let Some(reference) = &problem.entity_ref {
+                errors_by_ref
+                    .entry(reference.clone())
+                    .or_default()
+                    .push(problem);
+            }
+        }
+        let backend = self.store.backend();
+        for (reference, old) in &self.existing {
+            if self.produced.contains_key(reference) {
+                continue;
+            }
+            let kept_because_broken = outcome.failed_sources.contains(&old.location_key)
+                || outcome.broken_refs.contains(reference);
+            if kept_because_broken {
+                // The last good version stays; it carries the new errors.
+                let mut items: Vec<&Problem> =
+                    errors_by_ref.get(reference).cloned().unwrap_or_default();
+                items.extend(outcome.problems.iter().filter(|problem| {
                     problem.location == old.location_key && problem.entity_ref.is_none()
-                })
-                .collect();
-            items.extend(source_problems);
-            let errors = json!(items).to_string();
-            if errors != old.errors {
-                set_errors(&mut transaction, &old.uid, &errors, &at).await?;
+                }));
+                let errors = json!(items).to_string();
+                if errors != old.errors {
+                    set_errors(&mut self.transaction, &old.uid, &errors, &self.at).await?;
+                }
+                continue;
             }
-            continue;
+            match self.strategy {
+                OrphanStrategy::Delete => {
+                    delete_entity(&mut self.transaction, &old.uid).await?;
+                    self.applied.deleted += 1;
+                }
+                OrphanStrategy::Keep if !old.orphan => {
+                    mark_orphan(&mut self.transaction, backend, &old.uid, &self.at).await?;
+                    self.applied.orphaned += 1;
+                }
+                OrphanStrategy::Keep => {}
+            }
         }
-        match strategy {
-            OrphanStrategy::Delete => {
-                delete_entity(&mut transaction, &old.uid).await?;
-                applied.deleted += 1;
-            }
-            OrphanStrategy::Keep if !old.orphan => {
-                mark_orphan(&mut transaction, store.backend(), &old.uid, &at).await?;
-                applied.orphaned += 1;
-            }
-            OrphanStrategy::Keep => {}
-        }
-    }
-
-    let location_errors: Vec<&Problem> = problems.iter().collect();
-    pave_store::query("UPDATE catalog_locations SET refreshed_at = $1, errors = $2 WHERE id = $3")
-        .bind(&at)
-        .bind(json!(location_errors).to_string())
-        .bind(location_id)
-        .execute(&mut *transaction)
+        let mut problems = outcome.problems.clone();
+        problems.append(&mut self.conflicts);
+        pave_store::query(
+            "UPDATE catalog_locations SET refreshed_at = $1, errors = $2 WHERE id = $3",
+        )
+        .bind(&self.at)
+        .bind(json!(problems).to_string())
+        .bind(&self.location_id)
+        .execute(&mut *self.transaction)
         .await?;
-    transaction.commit().await?;
-    Ok((applied, problems))
+        self.transaction.commit().await?;
+        Ok((self.applied, problems))
+    }
 }
 
 fn lock_key(location_id: &str) -> i64 {
