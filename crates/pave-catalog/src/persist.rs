@@ -537,18 +537,23 @@ async fn write_search(
     .await
 }
 
+/// The stored body of an entity, for the updates that change it in place.
+async fn stored_body(transaction: &mut Transaction, uid: &str) -> Result<Value, StoreError> {
+    let stored =
+        pave_store::query_scalar::<_, String>("SELECT body FROM catalog_entities WHERE uid = $1")
+            .bind(uid)
+            .fetch_one(&mut **transaction)
+            .await?;
+    Ok(serde_json::from_str(&stored).unwrap_or(Value::Null))
+}
+
 async fn set_errors(
     transaction: &mut Transaction,
     uid: &str,
     errors: &str,
     at: &str,
 ) -> Result<(), StoreError> {
-    let stored =
-        pave_store::query_scalar::<_, String>("SELECT body FROM catalog_entities WHERE uid = $1")
-            .bind(uid)
-            .fetch_one(&mut **transaction)
-            .await?;
-    let mut body: Value = serde_json::from_str(&stored).unwrap_or(Value::Null);
+    let mut body = stored_body(transaction, uid).await?;
     set_status(&mut body, errors);
     pave_store::query(
         "UPDATE catalog_entities SET body = $1, errors = $2, updated_at = $3 WHERE uid = $4",
@@ -568,12 +573,7 @@ async fn mark_orphan(
     uid: &str,
     at: &str,
 ) -> Result<(), StoreError> {
-    let stored =
-        pave_store::query_scalar::<_, String>("SELECT body FROM catalog_entities WHERE uid = $1")
-            .bind(uid)
-            .fetch_one(&mut **transaction)
-            .await?;
-    let mut body: Value = serde_json::from_str(&stored).unwrap_or(Value::Null);
+    let mut body = stored_body(transaction, uid).await?;
     if let Some(annotations) = body
         .pointer_mut("/metadata/annotations")
         .and_then(Value::as_object_mut)

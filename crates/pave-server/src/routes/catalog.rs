@@ -288,8 +288,17 @@ pub async fn by_name(
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let reference = reference(&kind, &namespace, &name);
-    let entity = state.catalog.entity_by_ref(&reference).await?;
-    readable(&state, &caller, entity, &reference.to_string())
+    readable_by_ref(&state, &caller, &reference).await
+}
+
+/// The entity named by `reference`, or 404 when it is missing or hidden.
+async fn readable_by_ref(
+    state: &AppState,
+    caller: &Caller,
+    reference: &EntityRef,
+) -> Result<axum::Json<Value>, ApiError> {
+    let entity = state.catalog.entity_by_ref(reference).await?;
+    readable(state, caller, entity, &reference.to_string())
 }
 
 /// The entity, or 404 (as if it did not exist) when the caller may not read it.
@@ -502,9 +511,8 @@ pub async fn location_by_entity(
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let reference = reference(&kind, &namespace, &name);
-    let entity = state.catalog.entity_by_ref(&reference).await?;
     // An entity the caller may not read has no location to show either.
-    let _visible = readable(&state, &caller, entity, &reference.to_string())?;
+    let _visible = readable_by_ref(&state, &caller, &reference).await?;
     Ok(axum::Json(location_json(
         &state.catalog.location_of(&reference).await?,
     )))
