@@ -11,6 +11,7 @@
 pub mod ingest;
 mod locations;
 pub mod persist;
+mod postings;
 pub mod query;
 pub mod rank;
 mod read;
@@ -76,6 +77,8 @@ pub struct Catalog {
     config: CatalogConfig,
     /// One refresh at a time per process; replicas serialize in the database.
     refreshing: tokio::sync::Mutex<()>,
+    /// Id lists of recent filter conditions.
+    lists: postings::ListCache,
 }
 
 impl Catalog {
@@ -85,6 +88,7 @@ impl Catalog {
             store,
             config,
             refreshing: tokio::sync::Mutex::new(()),
+            lists: postings::ListCache::default(),
         }
     }
 

@@ -44,6 +44,9 @@ fn location_from_row(row: &pave_store::Row) -> Result<LocationRecord, CatalogErr
     })
 }
 
+/// Changed entities after which a refresh checkpoints SQLite's log.
+const CHECKPOINT_AFTER_CHANGES: usize = 1000;
+
 impl Catalog {
     /// Makes the stored config locations match the config: adds new ones,
     /// removes (with their entities) the ones no longer configured.
@@ -202,14 +205,12 @@ impl Catalog {
         let _guard = self.refreshing.lock().await;
         self.location(id).await?;
         let mut transaction = self.store.begin().await?;
-        let uids: Vec<String> =
-            pave_store::query_scalar("SELECT uid FROM catalog_entities WHERE location_id = $1")
+        let ids: Vec<i64> =
+            pave_store::query_scalar("SELECT id FROM catalog_entities WHERE location_id = $1")
                 .bind(id)
                 .fetch_all(&mut *transaction)
                 .await?;
-        for uid in uids {
-            persist::delete_entity(&mut transaction, &uid).await?;
-        }
+        persist::delete_ids(&mut transaction, self.store.backend(), &ids).await?;
         pave_store::query("DELETE FROM catalog_locations WHERE id = $1")
             .bind(id)
             .execute(&mut *transaction)
@@ -249,6 +250,11 @@ impl Catalog {
         consumed?;
         let processed = started.elapsed();
         let (applied, problems) = writer.finish(&outcome).await?;
+        if applied.added + applied.updated + applied.deleted >= CHECKPOINT_AFTER_CHANGES
+            && let Err(error) = self.store.checkpoint().await
+        {
+            tracing::warn!(%error, "checkpoint after a large refresh failed");
+        }
         if !problems.is_empty() {
             tracing::warn!(location = %origin, problems = problems.len(), first = %problems[0], "location refreshed with problems");
         }

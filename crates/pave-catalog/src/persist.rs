@@ -40,6 +40,7 @@ pub struct Applied {
 }
 
 struct Existing {
+    id: i64,
     uid: String,
     location_key: String,
     hash: String,
@@ -143,7 +144,7 @@ impl<'a> Writer<'a> {
                     self.applied.unchanged += 1;
                 }
                 Some(old) => {
-                    batch.replaced.push(old.uid.clone());
+                    batch.replaced.push(old.id);
                     batch.add(
                         Some(&old.uid),
                         processed,
@@ -205,22 +206,23 @@ impl<'a> Writer<'a> {
                 }));
                 let errors = json!(items).to_string();
                 if errors != old.errors {
-                    set_errors(&mut self.transaction, &old.uid, &errors, &self.at).await?;
+                    set_errors(&mut self.transaction, old.id, &errors, &self.at).await?;
                 }
                 continue;
             }
             match self.strategy {
                 OrphanStrategy::Delete => {
-                    delete_entity(&mut self.transaction, &old.uid).await?;
+                    delete_ids(&mut self.transaction, backend, &[old.id]).await?;
                     self.applied.deleted += 1;
                 }
                 OrphanStrategy::Keep if !old.orphan => {
-                    mark_orphan(&mut self.transaction, backend, &old.uid, &self.at).await?;
+                    mark_orphan(&mut self.transaction, backend, old.id, &self.at).await?;
                     self.applied.orphaned += 1;
                 }
                 OrphanStrategy::Keep => {}
             }
         }
+        bump_generation(&mut self.transaction).await?;
         let mut problems = outcome.problems.clone();
         problems.append(&mut self.conflicts);
         pave_store::query(
@@ -261,7 +263,7 @@ async fn load_existing(
     location_id: &str,
 ) -> Result<HashMap<String, Existing>, StoreError> {
     let rows = pave_store::query(
-        "SELECT uid, entity_ref, location_key, hash, orphan, errors FROM catalog_entities WHERE location_id = $1",
+        "SELECT id, uid, entity_ref, location_key, hash, orphan, errors FROM catalog_entities WHERE location_id = $1",
     )
     .bind(location_id)
     .fetch_all(&mut **transaction)
@@ -271,6 +273,7 @@ async fn load_existing(
         existing.insert(
             row.try_get::<String, _>("entity_ref")?,
             Existing {
+                id: row.try_get("id")?,
                 uid: row.try_get("uid")?,
                 location_key: row.try_get("location_key")?,
                 hash: row.try_get("hash")?,
@@ -363,22 +366,25 @@ fn set_status(body: &mut Value, errors: &str) {
 /// per row keep a 100k-entity refresh to seconds.
 #[derive(Default)]
 struct Batch {
-    /// Entities being replaced: their old rows go first.
-    replaced: Vec<String>,
+    /// Ids of entities being replaced: their old rows go first.
+    replaced: Vec<i64>,
     /// uid, ref, kind, namespace, name, location_id, location_key, body, hash, etag, errors, updated_at
     entities: Vec<[String; 12]>,
-    /// origin uid, source, type, target
-    relations: Vec<[String; 4]>,
-    /// entity uid, key, value, original
-    search: Vec<(String, String, Option<String>, Option<String>)>,
+    /// What each entity's rows derive, keyed by uid until its id is known.
+    derived: HashMap<String, Derived>,
 }
 
-/// Rows per statement: well under SQLite's 32,766 and PostgreSQL's 65,535
-/// bound parameters.
-const ROWS_PER_STATEMENT: usize = 1000;
+/// The relations, search rows and text of one entity.
+struct Derived {
+    /// source, type, target
+    relations: Vec<[String; 3]>,
+    search: Vec<search::Row>,
+    text: String,
+}
+
 /// Entities gathered before their rows are written.
 const ENTITIES_PER_FLUSH: usize = 2000;
-/// Rows per JSON-unpacking insert.
+/// Rows per JSON-unpacking statement.
 const JSON_ROWS_PER_STATEMENT: usize = 5000;
 
 impl Batch {
@@ -397,18 +403,26 @@ impl Batch {
         let etag = hex::encode(uuid::Uuid::new_v4().as_bytes());
         let reference = processed.entity.reference();
         let body = body(processed, &uid, &etag, origin, errors, false);
-        for relation in processed.entity.relations() {
-            self.relations.push([
-                uid.clone(),
-                relation.source.to_string(),
-                relation.r#type.to_string(),
-                relation.target.to_string(),
-            ]);
-        }
-        for row in search::flatten(&body) {
-            self.search
-                .push((uid.clone(), row.key, row.value, row.original));
-        }
+        let relations = processed
+            .entity
+            .relations()
+            .into_iter()
+            .map(|relation| {
+                [
+                    relation.source.to_string(),
+                    relation.r#type.to_string(),
+                    relation.target.to_string(),
+                ]
+            })
+            .collect();
+        self.derived.insert(
+            uid.clone(),
+            Derived {
+                relations,
+                search: search::flatten(&body),
+                text: search::text(&body),
+            },
+        );
         self.entities.push([
             uid,
             reference.to_string(),
@@ -426,72 +440,135 @@ impl Batch {
     }
 
     async fn write(
-        self,
+        mut self,
         transaction: &mut Transaction,
         backend: Backend,
     ) -> Result<(), StoreError> {
-        for chunk in self.replaced.chunks(ROWS_PER_STATEMENT) {
-            for table in [
-                "DELETE FROM catalog_search WHERE entity_uid IN",
-                "DELETE FROM catalog_relations WHERE origin_uid IN",
-                "DELETE FROM catalog_entities WHERE uid IN",
-            ] {
-                let placeholders: Vec<String> =
-                    (1..=chunk.len()).map(|n| format!("${n}")).collect();
-                let mut query = pave_store::query(sqlx::AssertSqlSafe(format!(
-                    "{table} ({})",
-                    placeholders.join(", ")
-                )));
-                for uid in chunk {
-                    query = query.bind(uid);
-                }
-                query.execute(&mut **transaction).await?;
+        delete_ids(transaction, backend, &self.replaced).await?;
+        let mut relations: Vec<(i64, &str, &str, &str)> = Vec::new();
+        let mut rows: Vec<SearchRow> = Vec::new();
+        let mut texts: Vec<(i64, String)> = Vec::new();
+        let assigned = insert_json(
+            transaction,
+            backend,
+            "catalog_entities (uid, entity_ref, kind, namespace, name, location_id, location_key, body, hash, etag, errors, updated_at, orphan)",
+            Columns::text(12),
+            ", 0",
+            "RETURNING id, uid",
+            &self.entities,
+        )
+        .await?;
+        let mut ids: Vec<(i64, Derived)> = Vec::with_capacity(assigned.len());
+        for row in assigned {
+            let uid: String = row.try_get("uid")?;
+            if let Some(derived) = self.derived.remove(&uid) {
+                ids.push((row.try_get("id")?, derived));
             }
+        }
+        for (id, derived) in &mut ids {
+            for [source, kind, target] in &derived.relations {
+                relations.push((*id, source, kind, target));
+            }
+            rows.extend(search_rows(*id, std::mem::take(&mut derived.search)));
+            texts.push((*id, std::mem::take(&mut derived.text)));
         }
         insert_json(
             transaction,
             backend,
-            "catalog_entities (uid, entity_ref, kind, namespace, name, location_id, location_key, body, hash, etag, errors, updated_at, orphan)",
-            12,
-            ", 0",
-            &self.entities,
+            "catalog_relations (origin_id, source_ref, type, target_ref)",
+            Columns::integer_then_text(4),
+            "",
+            "",
+            &relations,
         )
         .await?;
         insert_json(
             transaction,
             backend,
-            "catalog_relations (origin_uid, source_ref, type, target_ref)",
-            4,
+            SEARCH_COLUMNS,
+            Columns::integer_then_text(4),
             "",
-            &self.relations,
+            "",
+            &rows,
         )
         .await?;
         insert_json(
             transaction,
             backend,
-            "catalog_search (entity_uid, key, value, original)",
-            4,
+            text_columns(backend),
+            Columns::integer_then_text(2),
             "",
-            &self.search,
+            "",
+            &texts,
         )
-        .await
+        .await?;
+        Ok(())
+    }
+}
+
+const SEARCH_COLUMNS: &str = "catalog_search (entity_id, key, value, original)";
+
+/// entity id, key, value, original (None when it equals value).
+type SearchRow = (i64, String, Option<String>, Option<String>);
+
+fn search_rows(id: i64, rows: Vec<search::Row>) -> impl Iterator<Item = SearchRow> {
+    rows.into_iter().map(move |row| {
+        let original = row
+            .original
+            .filter(|original| Some(original) != row.value.as_ref());
+        (id, row.key, row.value, original)
+    })
+}
+
+/// The text table keys on SQLite's rowid (FTS5) and on a column in PostgreSQL.
+fn text_key(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "rowid",
+        Backend::Postgres => "entity_id",
+    }
+}
+
+fn text_columns(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "catalog_text (rowid, text)",
+        Backend::Postgres => "catalog_text (entity_id, text)",
+    }
+}
+
+/// Which JSON positions hold integers (PostgreSQL needs them cast).
+struct Columns {
+    count: usize,
+    integers: usize,
+}
+
+impl Columns {
+    fn text(count: usize) -> Columns {
+        Columns { count, integers: 0 }
+    }
+
+    /// The first column an integer (an entity id), the rest text.
+    fn integer_then_text(count: usize) -> Columns {
+        Columns { count, integers: 1 }
     }
 }
 
 /// Inserts rows given as JSON arrays, many per statement, through one bound
 /// JSON parameter that the database unpacks itself (`json_each` on SQLite,
-/// `json_array_elements` on PostgreSQL): far cheaper than binding every value.
+/// `json_array_elements` on PostgreSQL): far cheaper than binding every
+/// value. Returns what `returning` asks for, from every statement.
 async fn insert_json(
     transaction: &mut Transaction,
     backend: Backend,
     table_and_columns: &str,
-    columns: usize,
+    columns: Columns,
     constants: &str,
+    returning: &str,
     rows: &[impl serde::Serialize],
-) -> Result<(), StoreError> {
-    let values: Vec<String> = (0..columns)
+) -> Result<Vec<pave_store::Row>, StoreError> {
+    let values: Vec<String> = (0..columns.count)
         .map(|index| match backend {
             Backend::Sqlite => format!("json_extract(j.value, '$[{index}]')"),
+            Backend::Postgres if index < columns.integers => format!("(j.value->>{index})::bigint"),
             Backend::Postgres => format!("j.value->>{index}"),
         })
         .collect();
@@ -500,48 +577,51 @@ async fn insert_json(
         Backend::Postgres => "json_array_elements($1::json) AS j(value)",
     };
     let sql = format!(
-        "INSERT INTO {table_and_columns} SELECT {}{constants} FROM {source}",
+        "INSERT INTO {table_and_columns} SELECT {}{constants} FROM {source} {returning}",
         values.join(", ")
     );
+    let mut returned = Vec::new();
     for chunk in rows.chunks(JSON_ROWS_PER_STATEMENT) {
-        pave_store::query(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into()))
-            .execute(&mut **transaction)
-            .await?;
+        let statement = pave_store::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into()));
+        if returning.is_empty() {
+            statement.execute(&mut **transaction).await?;
+        } else {
+            returned.extend(statement.fetch_all(&mut **transaction).await?);
+        }
     }
-    Ok(())
+    Ok(returned)
 }
 
 async fn write_search(
     transaction: &mut Transaction,
     backend: Backend,
-    uid: &str,
+    id: i64,
     body: &Value,
 ) -> Result<(), StoreError> {
-    pave_store::query("DELETE FROM catalog_search WHERE entity_uid = $1")
-        .bind(uid)
+    pave_store::query("DELETE FROM catalog_search WHERE entity_id = $1")
+        .bind(id)
         .execute(&mut **transaction)
         .await?;
-    let rows: Vec<(&str, String, Option<String>, Option<String>)> = search::flatten(body)
-        .into_iter()
-        .map(|row| (uid, row.key, row.value, row.original))
-        .collect();
+    let rows: Vec<SearchRow> = search_rows(id, search::flatten(body)).collect();
     insert_json(
         transaction,
         backend,
-        "catalog_search (entity_uid, key, value, original)",
-        4,
+        SEARCH_COLUMNS,
+        Columns::integer_then_text(4),
+        "",
         "",
         &rows,
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// The stored body of an entity, for the updates that change it in place.
-async fn stored_body(transaction: &mut Transaction, uid: &str) -> Result<Value, StoreError> {
+async fn stored_body(transaction: &mut Transaction, id: i64) -> Result<Value, StoreError> {
     let stored =
-        pave_store::query_scalar::<_, String>("SELECT body FROM catalog_entities WHERE uid = $1")
-            .bind(uid)
+        pave_store::query_scalar::<_, String>("SELECT body FROM catalog_entities WHERE id = $1")
+            .bind(id)
             .fetch_one(&mut **transaction)
             .await?;
     Ok(serde_json::from_str(&stored).unwrap_or(Value::Null))
@@ -549,19 +629,19 @@ async fn stored_body(transaction: &mut Transaction, uid: &str) -> Result<Value, 
 
 async fn set_errors(
     transaction: &mut Transaction,
-    uid: &str,
+    id: i64,
     errors: &str,
     at: &str,
 ) -> Result<(), StoreError> {
-    let mut body = stored_body(transaction, uid).await?;
+    let mut body = stored_body(transaction, id).await?;
     set_status(&mut body, errors);
     pave_store::query(
-        "UPDATE catalog_entities SET body = $1, errors = $2, updated_at = $3 WHERE uid = $4",
+        "UPDATE catalog_entities SET body = $1, errors = $2, updated_at = $3 WHERE id = $4",
     )
     .bind(body.to_string())
     .bind(errors)
     .bind(at)
-    .bind(uid)
+    .bind(id)
     .execute(&mut **transaction)
     .await?;
     Ok(())
@@ -570,10 +650,10 @@ async fn set_errors(
 async fn mark_orphan(
     transaction: &mut Transaction,
     backend: Backend,
-    uid: &str,
+    id: i64,
     at: &str,
 ) -> Result<(), StoreError> {
-    let mut body = stored_body(transaction, uid).await?;
+    let mut body = stored_body(transaction, id).await?;
     if let Some(annotations) = body
         .pointer_mut("/metadata/annotations")
         .and_then(Value::as_object_mut)
@@ -581,27 +661,70 @@ async fn mark_orphan(
         annotations.insert(ORPHAN_ANNOTATION.into(), json!("true"));
     }
     pave_store::query(
-        "UPDATE catalog_entities SET body = $1, orphan = 1, updated_at = $2 WHERE uid = $3",
+        "UPDATE catalog_entities SET body = $1, orphan = 1, updated_at = $2 WHERE id = $3",
     )
     .bind(body.to_string())
     .bind(at)
-    .bind(uid)
+    .bind(id)
     .execute(&mut **transaction)
     .await?;
-    write_search(transaction, backend, uid, &body).await
+    write_search(transaction, backend, id, &body).await
 }
 
-/// Deletes an entity with its relations and search rows.
-pub async fn delete_entity(transaction: &mut Transaction, uid: &str) -> Result<(), StoreError> {
-    for sql in [
-        "DELETE FROM catalog_search WHERE entity_uid = $1",
-        "DELETE FROM catalog_relations WHERE origin_uid = $1",
-        "DELETE FROM catalog_entities WHERE uid = $1",
-    ] {
-        pave_store::query(sql)
-            .bind(uid)
-            .execute(&mut **transaction)
-            .await?;
+/// Marks the catalog changed (see `catalog_generation`). Every transaction
+/// that writes entities calls it; a refresh always does, changed or not,
+/// which costs readers one re-read per refresh and keeps this simple.
+pub(crate) async fn bump_generation(transaction: &mut Transaction) -> Result<(), StoreError> {
+    pave_store::query("UPDATE catalog_generation SET value = value + 1 WHERE id = 1")
+        .execute(&mut **transaction)
+        .await?;
+    Ok(())
+}
+
+/// Deletes entities with their relations, search rows and text.
+pub(crate) async fn delete_ids(
+    transaction: &mut Transaction,
+    backend: Backend,
+    ids: &[i64],
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    bump_generation(transaction).await?;
+    let text = format!("DELETE FROM catalog_text WHERE {} IN", text_key(backend));
+    for chunk in ids.chunks(JSON_ROWS_PER_STATEMENT) {
+        let list = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        for table in [
+            "DELETE FROM catalog_search WHERE entity_id IN",
+            "DELETE FROM catalog_relations WHERE origin_id IN",
+            text.as_str(),
+            "DELETE FROM catalog_entities WHERE id IN",
+        ] {
+            // The list is integers this module formatted, never input.
+            pave_store::query(sqlx::AssertSqlSafe(format!("{table} ({list})")))
+                .execute(&mut **transaction)
+                .await?;
+        }
     }
     Ok(())
+}
+
+/// Deletes an entity (by uid) with its relations, search rows and text.
+pub async fn delete_entity(
+    transaction: &mut Transaction,
+    backend: Backend,
+    uid: &str,
+) -> Result<(), StoreError> {
+    let id = pave_store::query_scalar::<_, i64>("SELECT id FROM catalog_entities WHERE uid = $1")
+        .bind(uid)
+        .fetch_optional(&mut **transaction)
+        .await?;
+    match id {
+        Some(id) => delete_ids(transaction, backend, &[id]).await,
+        None => Ok(()),
+    }
 }

@@ -9,9 +9,11 @@ use pave_store::RowExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::postings::{self, FullText, Matches};
 use crate::{
     Catalog, CatalogError, DEFAULT_FULL_TEXT_FIELDS, Filter, Order, persist, query, rank, search,
 };
+use pave_store::Backend;
 
 /// One page of `by-query` results.
 #[derive(Debug, Clone, Serialize)]
@@ -71,6 +73,10 @@ pub const SEARCH_FACETS: &[&str] = &[
 
 /// The most entities one search ranks.
 pub const MAX_SEARCH_CANDIDATES: usize = 5000;
+
+/// From this many matching ids on, a page in the default order walks the
+/// entity_ref index rather than sorting the matches (SQLite).
+const ORDERED_WALK_FROM: usize = 2000;
 
 /// The largest page any list returns.
 pub const MAX_LIMIT: u32 = 1000;
@@ -255,10 +261,17 @@ impl Catalog {
             .iter()
             .map(|f| f.to_string())
             .collect();
-        let clause = query::clause(filter, Some((words.as_slice(), fields.as_slice())));
-        let mut candidates = self.matching(clause, &[]).await?;
-        let truncated = candidates.len() > MAX_SEARCH_CANDIDATES;
-        candidates.truncate(MAX_SEARCH_CANDIDATES);
+        let full_text = FullText {
+            terms: &words,
+            fields: &fields,
+        };
+        let matches = postings::matching(&self.store, &self.lists, filter, Some(full_text)).await?;
+        let truncated = match &matches {
+            Matches::Ids(ids) => ids.len() > MAX_SEARCH_CANDIDATES,
+            Matches::All => true,
+        };
+        let ranked = u32::try_from(MAX_SEARCH_CANDIDATES).unwrap_or(u32::MAX);
+        let candidates = parse_rows(&self.rows(&matches, &[], Some((ranked, 0))).await?)?;
         let mut hits: Vec<(f64, Value)> = candidates
             .into_iter()
             .map(|(body, _)| body)
@@ -336,24 +349,83 @@ impl Catalog {
             .collect())
     }
 
-    /// Every entity a filter matches, in order, as (body, entity_ref), for
-    /// callers that must look at each one (per-entity authorization).
-    async fn matching(
+    /// The rows (body, entity_ref) of `matches` in order; one page of them
+    /// when `page` (limit, offset) is given.
+    async fn rows(
         &self,
-        clause: query::Clause,
+        matches: &Matches,
         orders: &[Order],
-    ) -> Result<Vec<(Value, String)>, CatalogError> {
-        let mut values = clause.values;
+        page: Option<(u32, u64)>,
+    ) -> Result<Vec<pave_store::Row>, CatalogError> {
+        let mut values = Vec::new();
+        let condition = match matches {
+            Matches::All => "1 = 1",
+            Matches::Ids(ids) if ids.is_empty() => return Ok(Vec::new()),
+            Matches::Ids(ids) => {
+                values.push(Matches::json(ids));
+                match self.store.backend() {
+                    Backend::Sqlite => "e.id IN (SELECT value FROM json_each($1))",
+                    Backend::Postgres => {
+                        "e.id IN (SELECT value::bigint FROM json_array_elements_text($1::json))"
+                    }
+                }
+            }
+        };
         let order = query::order_by(orders, &mut values);
-        let sql = format!(
-            "SELECT e.body, e.entity_ref FROM catalog_entities e WHERE {} ORDER BY {order}",
-            clause.sql
-        );
+        let sql = match (page, matches) {
+            // A page of many ids in the default order: walk the entity_ref
+            // index in order and stop at the page's end, instead of reading
+            // every matching row (and its body) to sort them. SQLite's
+            // planner will not choose this itself; it cannot know how many
+            // ids the JSON holds.
+            (Some((limit, offset)), Matches::Ids(ids))
+                if orders.is_empty()
+                    && ids.len() > ORDERED_WALK_FROM
+                    && self.store.backend() == Backend::Sqlite =>
+            {
+                format!(
+                    "SELECT e.body, e.entity_ref FROM catalog_entities e WHERE e.id IN \
+                     (SELECT w.id FROM catalog_entities w INDEXED BY catalog_entities_ref \
+                      WHERE {} ORDER BY w.entity_ref LIMIT {limit} OFFSET {offset}) \
+                     ORDER BY e.entity_ref",
+                    condition.replace("e.id", "w.id")
+                )
+            }
+            (Some((limit, offset)), _) => format!(
+                "SELECT e.body, e.entity_ref FROM catalog_entities e WHERE {condition} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+            ),
+            (None, _) => format!(
+                "SELECT e.body, e.entity_ref FROM catalog_entities e WHERE {condition} ORDER BY {order}"
+            ),
+        };
         let mut statement = pave_store::query(sqlx::AssertSqlSafe(sql));
         for value in values {
             statement = statement.bind(value);
         }
-        parse_rows(&statement.fetch_all(self.store.pool()).await?)
+        Ok(statement.fetch_all(self.store.pool()).await?)
+    }
+
+    /// Every entity `matches` holds, in order, as (body, entity_ref), for
+    /// callers that must look at each one (per-entity authorization).
+    async fn all_of(
+        &self,
+        matches: &Matches,
+        orders: &[Order],
+    ) -> Result<Vec<(Value, String)>, CatalogError> {
+        parse_rows(&self.rows(matches, orders, None).await?)
+    }
+
+    /// How many entities `matches` holds.
+    async fn count(&self, matches: &Matches) -> Result<u64, CatalogError> {
+        Ok(match matches {
+            Matches::Ids(ids) => ids.len() as u64,
+            Matches::All => {
+                pave_store::query_scalar::<_, i64>("SELECT COUNT(*) FROM catalog_entities")
+                    .fetch_one(self.store.pool())
+                    .await?
+                    .max(0) as u64
+            }
+        })
     }
 
     pub async fn entity_by_ref(&self, reference: &EntityRef) -> Result<Value, CatalogError> {
@@ -386,7 +458,7 @@ impl Catalog {
     pub async fn delete_entity(&self, uid: &str) -> Result<(), CatalogError> {
         self.entity_by_uid(uid).await?;
         let mut transaction = self.store.begin().await?;
-        persist::delete_entity(&mut transaction, uid).await?;
+        persist::delete_entity(&mut transaction, self.store.backend(), uid).await?;
         transaction.commit().await?;
         Ok(())
     }
@@ -439,10 +511,10 @@ impl Catalog {
         visible: Visible<'_>,
     ) -> Result<Vec<Value>, CatalogError> {
         let limit = limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
-        let clause = query::clause(filter, None);
+        let matches = postings::matching(&self.store, &self.lists, filter, None).await?;
         if let Some(visible) = visible {
             let page = self
-                .matching(clause, &[])
+                .all_of(&matches, &[])
                 .await?
                 .into_iter()
                 .filter(|(body, _)| visible(body))
@@ -451,29 +523,8 @@ impl Catalog {
                 .collect();
             return self.finish_parsed(page, fields).await;
         }
-        let rows = self.page_rows(clause, &[], limit, offset).await?;
+        let rows = self.rows(&matches, &[], Some((limit, offset))).await?;
         self.finish(rows, fields).await
-    }
-
-    /// One page of the rows a clause matches, in order.
-    async fn page_rows(
-        &self,
-        clause: query::Clause,
-        orders: &[Order],
-        limit: u32,
-        offset: u64,
-    ) -> Result<Vec<pave_store::Row>, CatalogError> {
-        let mut values = clause.values;
-        let order = query::order_by(orders, &mut values);
-        let sql = format!(
-            "SELECT e.body, e.entity_ref FROM catalog_entities e WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-            clause.sql
-        );
-        let mut statement = pave_store::query(sqlx::AssertSqlSafe(sql));
-        for value in values {
-            statement = statement.bind(value);
-        }
-        Ok(statement.fetch_all(self.store.pool()).await?)
     }
 
     /// Backstage's `GET /entities/by-query`. With `visible`, only the
@@ -496,11 +547,15 @@ impl Catalog {
             &request.full_text_fields
         };
         let terms: Vec<String> = request.full_text_term.iter().cloned().collect();
-        let term = Some((terms.as_slice(), text_fields.as_slice()));
-        let clause = query::clause(&filter, term);
+        let full_text = FullText {
+            terms: &terms,
+            fields: text_fields,
+        };
+        let matches =
+            postings::matching(&self.store, &self.lists, &filter, Some(full_text)).await?;
         if let Some(visible) = visible {
             let all: Vec<(Value, String)> = self
-                .matching(clause, &request.orders)
+                .all_of(&matches, &request.orders)
                 .await?
                 .into_iter()
                 .filter(|(body, _)| visible(body))
@@ -514,17 +569,9 @@ impl Catalog {
             let items = self.finish_parsed(page, &request.fields).await?;
             return Ok(page_of(request, items, total, offset, limit));
         }
-        let count_sql = format!(
-            "SELECT COUNT(*) FROM catalog_entities e WHERE {}",
-            clause.sql
-        );
-        let mut count = pave_store::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
-        for value in &clause.values {
-            count = count.bind(value.clone());
-        }
-        let total = count.fetch_one(self.store.pool()).await?.max(0) as u64;
+        let total = self.count(&matches).await?;
         let rows = self
-            .page_rows(clause, &request.orders, limit, offset)
+            .rows(&matches, &request.orders, Some((limit, offset)))
             .await?;
         let items = self.finish(rows, &request.fields).await?;
         Ok(page_of(request, items, total, offset, limit))
@@ -541,7 +588,10 @@ impl Catalog {
         let mut result = BTreeMap::new();
         if let Some(visible) = visible {
             let bodies: Vec<Value> = self
-                .matching(query::clause(filter, None), &[])
+                .all_of(
+                    &postings::matching(&self.store, &self.lists, filter, None).await?,
+                    &[],
+                )
                 .await?
                 .into_iter()
                 .map(|(body, _)| body)
@@ -552,16 +602,30 @@ impl Catalog {
             }
             return Ok(result);
         }
+        let matches = postings::matching(&self.store, &self.lists, filter, None).await?;
         for facet in facets {
-            let clause = query::clause(filter, None);
-            let mut values = clause.values;
-            values.push(facet.to_lowercase());
+            let mut values = vec![facet.to_lowercase()];
+            let within = match &matches {
+                Matches::All => "",
+                Matches::Ids(ids) if ids.is_empty() => {
+                    result.insert(facet.clone(), Vec::new());
+                    continue;
+                }
+                Matches::Ids(ids) => {
+                    values.push(Matches::json(ids));
+                    match self.store.backend() {
+                        Backend::Sqlite => " AND s.entity_id IN (SELECT value FROM json_each($2))",
+                        Backend::Postgres => {
+                            " AND s.entity_id IN (SELECT value::bigint FROM json_array_elements_text($2::json))"
+                        }
+                    }
+                }
+            };
+            // `original` is kept only where it differs from `value`.
             let sql = format!(
-                "SELECT s.original AS value, COUNT(DISTINCT s.entity_uid) AS count FROM catalog_search s \
-                 WHERE s.key = ${} AND s.original IS NOT NULL AND s.entity_uid IN (SELECT e.uid FROM catalog_entities e WHERE {}) \
-                 GROUP BY s.original ORDER BY count DESC, value",
-                values.len(),
-                clause.sql
+                "SELECT COALESCE(s.original, s.value) AS value, COUNT(DISTINCT s.entity_id) AS count FROM catalog_search s \
+                 WHERE s.key = $1 AND s.value IS NOT NULL{within} \
+                 GROUP BY COALESCE(s.original, s.value) ORDER BY count DESC, value"
             );
             let mut statement = pave_store::query(sqlx::AssertSqlSafe(sql));
             for value in values {

@@ -75,6 +75,30 @@ fn push_scalar(rows: &mut Vec<Row>, key: &str, value: &Value) {
     });
 }
 
+/// The text full-text search runs on: the lower-cased values of
+/// [`DEFAULT_FULL_TEXT_FIELDS`](crate::DEFAULT_FULL_TEXT_FIELDS), one per
+/// line, so a search term (which holds no line break) never spans two.
+/// Unlike the search rows, long descriptions are kept whole.
+pub fn text(body: &Value) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for field in crate::DEFAULT_FULL_TEXT_FIELDS {
+        let pointer = format!("/{}", field.replace('.', "/"));
+        let values = match body.pointer(&pointer) {
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(value) => vec![value],
+            None => Vec::new(),
+        };
+        for value in values {
+            match value {
+                Value::String(text) => lines.push(text.to_lowercase()),
+                Value::Number(_) | Value::Bool(_) => lines.push(value.to_string()),
+                _ => {}
+            }
+        }
+    }
+    lines.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +126,15 @@ mod tests {
             "long values exist but are not indexed"
         );
         assert!(!rows.iter().any(|r| r.key.starts_with("relations")));
+        let text = text(&json!({
+            "kind": "Component",
+            "metadata": {"name": "Artist-Web", "tags": ["Java", "web"], "description": "Line one\nline two"},
+            "spec": {"owner": "team-a", "type": "service"},
+        }));
+        assert_eq!(
+            text,
+            "artist-web\nline one\nline two\njava\nweb\nteam-a\nservice\ncomponent"
+        );
         assert!(
             rows.iter()
                 .any(|r| r.key == "kind" && r.original.as_deref() == Some("Component"))

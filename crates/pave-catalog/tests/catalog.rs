@@ -719,3 +719,123 @@ async fn url_locations_read_from_git_at_a_ref() {
         .unwrap();
     assert_eq!(entity["spec"]["owner"], "team-git");
 }
+
+/// Many matches page in entity_ref order (the ordered index walk used from
+/// 2,000 matches on agrees with sorting), and cached id lists and the text
+/// index follow every change: an edited file, a deleted entity.
+#[tokio::test]
+async fn large_filters_page_in_order_and_follow_changes() {
+    let fixture = catalog_with(OrphanStrategy::Delete).await;
+    let directory = tempfile::tempdir().unwrap();
+    // Files of 900 documents: one file may hold at most 1,000.
+    let write = |documents: &[String]| {
+        for (number, chunk) in documents.chunks(900).enumerate() {
+            let path = directory.path().join(format!("many-{number}.yaml"));
+            std::fs::write(path, chunk.join("---\n")).unwrap();
+        }
+    };
+    let count = 4500;
+    let document = |index: usize, kind: &str| {
+        format!(
+            "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: part-{:05}\n  description: Widget number {index}\nspec:\n  type: {kind}\n  lifecycle: production\n  owner: team-a\n",
+            (index * 7919) % count
+        )
+    };
+    let kind_of = |index: usize| if index % 3 == 0 { "website" } else { "service" };
+    let text: Vec<String> = (0..count).map(|i| document(i, kind_of(i))).collect();
+    write(&text);
+    let registered = fixture
+        .catalog
+        .register(file(&directory.path().join("many-*.yaml")), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        registered.entities.len(),
+        count,
+        "{:?}",
+        registered.location.errors
+    );
+
+    let mut expected: Vec<String> = (0..count)
+        .filter(|&i| kind_of(i) == "service")
+        .map(|i| format!("part-{:05}", (i * 7919) % count))
+        .collect();
+    expected.sort();
+    assert!(expected.len() > 2000, "enough matches for the ordered walk");
+    let page = |offset: u64, orders: Vec<Order>| QueryRequest {
+        filter: vec!["kind=component,spec.type=service".into()],
+        fields: vec!["metadata.name".into()],
+        limit: Some(100),
+        offset: Some(offset),
+        orders,
+        ..QueryRequest::default()
+    };
+    let names = |page: &pave_catalog::QueryPage| -> Vec<String> {
+        page.items
+            .iter()
+            .map(|item| item["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for offset in [0u64, 1500, 2950] {
+        let walked = fixture
+            .catalog
+            .query(&page(offset, Vec::new()), None)
+            .await
+            .unwrap();
+        assert_eq!(walked.total_items as usize, expected.len());
+        let start = offset as usize;
+        let end = (start + 100).min(expected.len());
+        assert_eq!(names(&walked), expected[start..end], "page at {offset}");
+        let sorted = fixture
+            .catalog
+            .query(
+                &page(offset, vec![Order::parse("metadata.name").unwrap()]),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(names(&sorted), names(&walked), "both orders agree");
+    }
+
+    // An edit: one service becomes a website, and its description changes.
+    let mut edited = text.clone();
+    edited[1] = document(1, "website").replace("Widget number 1\n", "Gadget number 1\n");
+    write(&edited);
+    let location = fixture.catalog.locations().await.unwrap()[0].id.clone();
+    fixture.catalog.refresh_location(&location).await.unwrap();
+    let after = fixture
+        .catalog
+        .query(&page(0, Vec::new()), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        after.total_items as usize,
+        expected.len() - 1,
+        "the cached list moved"
+    );
+    let gadget = QueryRequest {
+        full_text_term: Some("gadget".into()),
+        ..QueryRequest::default()
+    };
+    let found = fixture.catalog.query(&gadget, None).await.unwrap();
+    assert_eq!(found.total_items, 1, "the text index follows the edit");
+
+    // A deletion.
+    let victim = fixture
+        .catalog
+        .entity_by_ref(&EntityRef::new("component", "default", &expected[0]))
+        .await
+        .unwrap();
+    fixture
+        .catalog
+        .delete_entity(victim["metadata"]["uid"].as_str().unwrap())
+        .await
+        .unwrap();
+    let after = fixture
+        .catalog
+        .query(&page(0, Vec::new()), None)
+        .await
+        .unwrap();
+    assert_eq!(after.total_items as usize, expected.len() - 2);
+    assert_eq!(names(&after)[0], expected[1]);
+}
