@@ -36,6 +36,16 @@ pub use read::{
 };
 pub use reader::LocationSpec;
 
+/// A spawned task that is aborted when this is dropped, so work started for
+/// a refresh never outlives it.
+pub(crate) struct AbortOnDrop<T>(pub tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Errors from catalog operations; each says what to change.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -73,7 +83,7 @@ pub struct CatalogConfig {
 /// The catalog over one store.
 pub struct Catalog {
     store: Store,
-    reader: reader::Reader,
+    reader: std::sync::Arc<reader::Reader>,
     config: CatalogConfig,
     /// One refresh at a time per process; replicas serialize in the database.
     refreshing: tokio::sync::Mutex<()>,
@@ -84,7 +94,7 @@ pub struct Catalog {
 impl Catalog {
     pub fn new(store: Store, config: CatalogConfig) -> Catalog {
         Catalog {
-            reader: reader::Reader::new(config.cache_dir.clone()),
+            reader: std::sync::Arc::new(reader::Reader::new(config.cache_dir.clone())),
             store,
             config,
             refreshing: tokio::sync::Mutex::new(()),

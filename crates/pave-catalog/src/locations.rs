@@ -6,7 +6,7 @@ use pave_store::{RowExt, format_time, now};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{Applied, Catalog, CatalogError, LocationSpec, Problem, ingest, persist};
+use crate::{AbortOnDrop, Applied, Catalog, CatalogError, LocationSpec, Problem, ingest, persist};
 
 /// A registered location, as the API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -234,20 +234,26 @@ impl Catalog {
         let mut writer =
             persist::Writer::begin(&self.store, id, &origin, self.config.orphan_strategy).await?;
         let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
-        let (reader, rules, spec_ref) = (&self.reader, &self.config.rules, &spec);
-        let producer = async move {
-            let outcome = ingest::process_into(reader, spec_ref, rules, Some(&sender)).await;
+        // Reading runs as its own task, so on a multi-core machine parsing
+        // overlaps with preparing and writing rows. The guard stops it if
+        // this refresh is dropped or fails first.
+        let (reader, rules, root) = (self.reader.clone(), self.config.rules.clone(), spec.clone());
+        let mut producer = AbortOnDrop(tokio::spawn(async move {
+            let outcome = ingest::process_into(&reader, &root, &rules, Some(&sender)).await;
             drop(sender);
             outcome
-        };
-        let consumer = async {
-            while let Some(processed) = receiver.recv().await {
-                writer.add(processed).await?;
+        }));
+        while let Some(processed) = receiver.recv().await {
+            writer.add(processed).await?;
+        }
+        let outcome = match (&mut producer.0).await {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                return Err(CatalogError::Input(format!(
+                    "reading location {origin} stopped: {error}"
+                )));
             }
-            Ok::<(), pave_store::StoreError>(())
         };
-        let (outcome, consumed) = tokio::join!(producer, consumer);
-        consumed?;
         let processed = started.elapsed();
         let (applied, problems) = writer.finish(&outcome).await?;
         if applied.added + applied.updated + applied.deleted >= CHECKPOINT_AFTER_CHANGES

@@ -8,6 +8,7 @@ use pave_store::{Backend, RowExt, Store, StoreError, Transaction, format_time, n
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::AbortOnDrop;
 use crate::ingest::{Outcome, Problem, Processed};
 use crate::search;
 
@@ -53,7 +54,10 @@ struct Existing {
 /// settles what vanished when reading is done.
 pub struct Writer<'a> {
     store: &'a Store,
-    transaction: Transaction,
+    /// None while `in_flight` writes a batch with it.
+    transaction: Option<Transaction>,
+    /// The batch being written while the next one is prepared.
+    in_flight: Option<AbortOnDrop<Result<Transaction, StoreError>>>,
     location_id: String,
     origin: String,
     strategy: OrphanStrategy,
@@ -83,7 +87,8 @@ impl<'a> Writer<'a> {
         let existing = load_existing(&mut transaction, location_id).await?;
         Ok(Writer {
             store,
-            transaction,
+            transaction: Some(transaction),
+            in_flight: None,
             location_id: location_id.to_string(),
             origin: origin.to_string(),
             strategy,
@@ -112,8 +117,7 @@ impl<'a> Writer<'a> {
             .map(|processed| processed.entity.reference().to_string())
             .filter(|reference| !self.existing.contains_key(reference))
             .collect();
-        let owned_elsewhere =
-            owners_elsewhere(&mut self.transaction, &new_refs, &self.location_id).await?;
+        let owned_elsewhere = owners_elsewhere(self.store, &new_refs, &self.location_id).await?;
         // Entities written here carry no errors: a document with problems
         // is never a processed entity.
         let errors = "[]";
@@ -168,9 +172,25 @@ impl<'a> Writer<'a> {
                 }
             }
         }
-        batch
-            .write(&mut self.transaction, self.store.backend())
-            .await
+        // The batch is written by its own task while the next one is
+        // prepared: preparing rows and SQLite's writing then overlap.
+        self.transaction().await?;
+        let mut transaction = self.transaction.take().ok_or_else(lost)?;
+        let backend = self.store.backend();
+        self.in_flight = Some(AbortOnDrop(tokio::spawn(async move {
+            batch.write(&mut transaction, backend).await?;
+            Ok(transaction)
+        })));
+        Ok(())
+    }
+
+    /// The transaction, once the batch being written (if any) is done.
+    async fn transaction(&mut self) -> Result<&mut Transaction, StoreError> {
+        if let Some(mut in_flight) = self.in_flight.take() {
+            let transaction = (&mut in_flight.0).await.map_err(|_| lost())??;
+            self.transaction = Some(transaction);
+        }
+        self.transaction.as_mut().ok_or_else(lost)
     }
 
     /// Settles what vanished (kept with errors when its file broke, else
@@ -181,6 +201,8 @@ impl<'a> Writer<'a> {
         outcome: &Outcome,
     ) -> Result<(Applied, Vec<Problem>), StoreError> {
         self.flush().await?;
+        self.transaction().await?;
+        let mut transaction = self.transaction.take().ok_or_else(lost)?;
         let mut errors_by_ref: BTreeMap<String, Vec<&Problem>> = BTreeMap::new();
         for problem in &outcome.problems {
             if let Some(reference) = &problem.entity_ref {
@@ -206,23 +228,23 @@ impl<'a> Writer<'a> {
                 }));
                 let errors = json!(items).to_string();
                 if errors != old.errors {
-                    set_errors(&mut self.transaction, old.id, &errors, &self.at).await?;
+                    set_errors(&mut transaction, old.id, &errors, &self.at).await?;
                 }
                 continue;
             }
             match self.strategy {
                 OrphanStrategy::Delete => {
-                    delete_ids(&mut self.transaction, backend, &[old.id]).await?;
+                    delete_ids(&mut transaction, backend, &[old.id]).await?;
                     self.applied.deleted += 1;
                 }
                 OrphanStrategy::Keep if !old.orphan => {
-                    mark_orphan(&mut self.transaction, backend, old.id, &self.at).await?;
+                    mark_orphan(&mut transaction, backend, old.id, &self.at).await?;
                     self.applied.orphaned += 1;
                 }
                 OrphanStrategy::Keep => {}
             }
         }
-        bump_generation(&mut self.transaction).await?;
+        bump_generation(&mut transaction).await?;
         let mut problems = outcome.problems.clone();
         problems.append(&mut self.conflicts);
         pave_store::query(
@@ -231,11 +253,17 @@ impl<'a> Writer<'a> {
         .bind(&self.at)
         .bind(json!(problems).to_string())
         .bind(&self.location_id)
-        .execute(&mut *self.transaction)
+        .execute(&mut *transaction)
         .await?;
-        self.transaction.commit().await?;
+        transaction.commit().await?;
         Ok((self.applied, problems))
     }
+}
+
+/// A batch's writing task died (it panicked or was aborted) and took the
+/// transaction with it; the refresh rolls back.
+fn lost() -> StoreError {
+    StoreError::from(sqlx::Error::WorkerCrashed)
 }
 
 fn lock_key(location_id: &str) -> i64 {
@@ -286,8 +314,11 @@ async fn load_existing(
 }
 
 /// Which of `references` another location already provides, and where from.
+/// Read outside the refresh's transaction (a batch may be writing with it):
+/// other locations' entities are committed, and refreshes of one location
+/// take turns.
 async fn owners_elsewhere(
-    transaction: &mut Transaction,
+    store: &Store,
     references: &[String],
     location_id: &str,
 ) -> Result<HashMap<String, String>, StoreError> {
@@ -302,7 +333,7 @@ async fn owners_elsewhere(
         for reference in chunk {
             query = query.bind(reference);
         }
-        for row in query.fetch_all(&mut **transaction).await? {
+        for row in query.fetch_all(store.pool()).await? {
             owners.insert(row.try_get("entity_ref")?, row.try_get("location_key")?);
         }
     }
@@ -399,8 +430,12 @@ impl Batch {
     ) {
         let uid = uid
             .map(str::to_string)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let etag = hex::encode(uuid::Uuid::new_v4().as_bytes());
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        // Time-ordered (v7) uids and etags land at the end of their indexes
+        // (the uid index and the search rows' `(key, value)` index): random
+        // ones were inserts at random places in indexes of hundreds of
+        // megabytes. Both stay opaque to clients, as in Backstage.
+        let etag = hex::encode(uuid::Uuid::now_v7().as_bytes());
         let reference = processed.entity.reference();
         let body = body(processed, &uid, &etag, origin, errors, false);
         let relations = processed
