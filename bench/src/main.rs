@@ -5,7 +5,7 @@
 //! pave-bench authz   [--iterations N]
 //! pave-bench startup [--runs N] [--binary PATH]
 //! pave-bench api     [--requests N] [--concurrency C] [--binary PATH]
-//! pave-bench catalog [--sizes 10000,100000] [--requests N] [--binary PATH]
+//! pave-bench catalog [--sizes 10000,100000] [--requests N] [--settle SECONDS] [--binary PATH]
 //! ```
 //!
 //! Each prints medians and tail latencies; `bench/README.md` records what
@@ -70,7 +70,12 @@ fn main() -> anyhow::Result<()> {
                     .collect::<Result<Vec<_>, _>>()?,
                 None => vec![10_000, 100_000],
             };
-            runtime.block_on(catalog::run(&binary, &sizes, option("--requests", 1000)?))
+            runtime.block_on(catalog::run(
+                &binary,
+                &sizes,
+                option("--requests", 1000)?,
+                std::time::Duration::from_secs(option("--settle", 10)? as u64),
+            ))
         }
         "all" => {
             authz(200_000)?;

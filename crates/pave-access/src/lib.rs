@@ -14,6 +14,7 @@ pub mod authorizer;
 pub mod policy;
 pub mod policy_store;
 pub mod principal;
+pub mod session;
 pub mod token;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub use audit::{AuditEvent, AuditFilter, AuditPage, NewEvent, Outcome, VerifyRep
 pub use authorizer::{Authorizer, Decision, EntityAttributes, PolicySnapshot, ResourceRef};
 pub use policy::{Diagnostic, PolicyError};
 pub use principal::{ADMINS_GROUP, GroupRef, Principal, PrincipalRef, ReferenceError};
+pub use session::{Session, Started};
 pub use token::{AuthenticationError, IssuedToken, NewToken, TokenRecord};
 
 /// Errors from access operations. Each says what to change to succeed.
@@ -138,6 +140,24 @@ impl Access {
     /// Finds the principal behind a bearer token.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthenticationError> {
         token::authenticate(&self.store, token).await
+    }
+
+    /// Starts a portal session for the bearer of `token`.
+    pub async fn start_session(&self, token: &str) -> Result<Started, AuthenticationError> {
+        session::start(&self.store, token).await
+    }
+
+    /// The principal and session behind a session cookie.
+    pub async fn resume_session(
+        &self,
+        cookie: &str,
+    ) -> Result<(Principal, Session), AuthenticationError> {
+        session::resume(&self.store, cookie).await
+    }
+
+    /// Ends the session behind a cookie.
+    pub async fn end_session(&self, cookie: &str) -> Result<(), StoreError> {
+        session::end(&self.store, cookie).await
     }
 
     /// Decides with the current policies.

@@ -80,15 +80,17 @@ pub enum AuthenticationError {
     Revoked(String),
     #[error("the token `{id}` expired at {at}")]
     Expired { id: String, at: String },
+    #[error("the session expired; sign in again")]
+    SessionExpired,
     #[error(transparent)]
     Store(#[from] pave_store::StoreError),
 }
 
-fn hash_secret(secret: &str) -> String {
+pub(crate) fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-fn random_hex(bytes: usize) -> String {
+pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buffer);
     hex::encode(buffer)
@@ -275,6 +277,17 @@ pub fn split_token(token: &str) -> Option<(&str, &str)> {
 /// Finds the principal behind a bearer token.
 pub async fn authenticate(store: &Store, token: &str) -> Result<Principal, AuthenticationError> {
     let (id, secret) = split_token(token).ok_or(AuthenticationError::Invalid)?;
+    principal_of(store, id, Some(secret)).await
+}
+
+/// The principal of token `id` while the token is neither revoked nor
+/// expired; with `secret`, only if it is the token's secret. A portal
+/// session, whose own secret was checked, passes none.
+pub(crate) async fn principal_of(
+    store: &Store,
+    id: &str,
+    secret: Option<&str>,
+) -> Result<Principal, AuthenticationError> {
     let row = pave_store::query(
         "SELECT principal, groups_json, secret_hash, expires_at, revoked_at, last_used_at FROM api_tokens WHERE id = $1",
     )
@@ -294,7 +307,9 @@ pub async fn authenticate(store: &Store, token: &str) -> Result<Principal, Authe
             .map_err(|error| AuthenticationError::Store(error.into()))
     };
     let stored = text("secret_hash")?;
-    if !bool::from(hash_secret(secret).as_bytes().ct_eq(stored.as_bytes())) {
+    if let Some(secret) = secret
+        && !bool::from(hash_secret(secret).as_bytes().ct_eq(stored.as_bytes()))
+    {
         return Err(AuthenticationError::Invalid);
     }
     if optional("revoked_at")?.is_some() {

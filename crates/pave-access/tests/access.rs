@@ -434,3 +434,59 @@ async fn concurrent_appends_keep_one_unbroken_chain() {
     assert!(report.intact, "{:?}", report.problem);
     assert_eq!(report.checked, 24);
 }
+
+/// A portal session acts as its token: it resumes until it is ended, and
+/// revoking the token ends it too. Its expiry is checked on the server.
+#[tokio::test]
+async fn sessions_resume_end_and_die_with_their_token() {
+    let (_database, access) = open().await;
+    let issued = access.create_token(alice_token(), &actor()).await.unwrap();
+    let started = access.start_session(&issued.token).await.unwrap();
+    assert_eq!(
+        started.principal.reference.to_string(),
+        "user:default/alice"
+    );
+    assert_eq!(started.cookie.len(), 64);
+    let (principal, session) = access.resume_session(&started.cookie).await.unwrap();
+    assert_eq!(principal.reference.to_string(), "user:default/alice");
+    assert_eq!(session.csrf, started.session.csrf);
+    assert!(matches!(
+        access.resume_session(&"0".repeat(64)).await,
+        Err(AuthenticationError::Invalid)
+    ));
+    assert!(matches!(
+        access.resume_session("not-a-cookie").await,
+        Err(AuthenticationError::Invalid)
+    ));
+    assert!(matches!(
+        access.start_session("pave_bad").await,
+        Err(AuthenticationError::Invalid)
+    ));
+
+    // Ended: gone.
+    access.end_session(&started.cookie).await.unwrap();
+    assert!(access.resume_session(&started.cookie).await.is_err());
+
+    // Revoking the token ends its other sessions at their next request.
+    let second = access.start_session(&issued.token).await.unwrap();
+    access
+        .revoke_token(&issued.record.id, &actor())
+        .await
+        .unwrap();
+    assert!(matches!(
+        access.resume_session(&second.cookie).await,
+        Err(AuthenticationError::Revoked(_))
+    ));
+
+    // An expired session is refused even though its token is fine.
+    let other = access.create_token(alice_token(), &actor()).await.unwrap();
+    let third = access.start_session(&other.token).await.unwrap();
+    pave_store::query("UPDATE sessions SET expires_at = '2000-01-01T00:00:00Z'")
+        .execute(access.store().pool())
+        .await
+        .unwrap();
+    assert!(matches!(
+        access.resume_session(&third.cookie).await,
+        Err(AuthenticationError::SessionExpired)
+    ));
+}

@@ -577,6 +577,46 @@ impl Catalog {
         Ok(page_of(request, items, total, offset, limit))
     }
 
+    /// The most recently changed entities the caller may read, newest
+    /// first; with `only_with_errors`, only those whose processing failed.
+    pub async fn recent(
+        &self,
+        limit: u32,
+        only_with_errors: bool,
+        visible: Visible<'_>,
+    ) -> Result<Vec<Value>, CatalogError> {
+        let condition = if only_with_errors {
+            "WHERE errors <> '[]'"
+        } else {
+            ""
+        };
+        // Hidden entities are skipped here, so read in pages until enough
+        // readable ones are found (or the catalog ends).
+        let mut found: Vec<(Value, String)> = Vec::new();
+        let mut offset = 0u64;
+        let page = 200u32;
+        while found.len() < limit as usize {
+            let sql = format!(
+                "SELECT body, entity_ref FROM catalog_entities {condition} ORDER BY updated_at DESC, entity_ref LIMIT {page} OFFSET {offset}"
+            );
+            let rows = pave_store::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(self.store.pool())
+                .await?;
+            let done = rows.len() < page as usize;
+            found.extend(
+                parse_rows(&rows)?
+                    .into_iter()
+                    .filter(|(body, _)| visible.is_none_or(|visible| visible(body))),
+            );
+            if done {
+                break;
+            }
+            offset += u64::from(page);
+        }
+        found.truncate(limit as usize);
+        self.finish_parsed(found, &[]).await
+    }
+
     /// Counts of each value of each facet among the entities a filter
     /// matches (and `visible` accepts).
     pub async fn facets(

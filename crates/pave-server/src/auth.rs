@@ -87,7 +87,7 @@ async fn audit(
 
 /// Adds the groups the catalog's User and Group entities give a user (its
 /// `memberOf` groups and their parents) to the groups on its token.
-async fn with_catalog_groups(state: &AppState, mut principal: Principal) -> Principal {
+pub(crate) async fn with_catalog_groups(state: &AppState, mut principal: Principal) -> Principal {
     if principal.reference.kind != PrincipalKind::User {
         return principal;
     }

@@ -9,9 +9,11 @@
 //! database except through the crates below it.
 
 pub mod auth;
+mod entity_access;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod portal;
 pub mod request_id;
 pub mod routes;
 pub mod state;
@@ -84,6 +86,7 @@ pub fn app(
             .map_err(|error| ServerError::OpenApi(error.to_string()))?,
     );
     let router = router
+        .merge(portal::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone())
@@ -113,8 +116,12 @@ pub fn app(
     Ok((router, state))
 }
 
-async fn not_found() -> Response {
+async fn not_found(uri: axum::http::Uri) -> Response {
     ::metrics::counter!(metrics::REQUESTS, "method" => "any", "route" => "unmatched", "status" => "404").increment(1);
+    // People get a page; API clients get Backstage's JSON error.
+    if portal::is_portal_path(uri.path()) {
+        return portal::not_found_page();
+    }
     ApiError::not_found("no such route; see /api/openapi.json for the API").into_response()
 }
 

@@ -30,6 +30,12 @@ const STEPS: &[Step] = &[
         include_str!("../migrations/sqlite/0003_catalog_ids.sql"),
         include_str!("../migrations/postgres/0003_catalog_ids.sql"),
     ),
+    (
+        4,
+        "portal sessions",
+        include_str!("../migrations/sqlite/0004_sessions.sql"),
+        include_str!("../migrations/postgres/0004_sessions.sql"),
+    ),
 ];
 
 /// How many migrations the schema has; `/readyz` and tests use it.

@@ -4,151 +4,15 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use pave_store::Backend;
 use pave_store::testing::TestDatabase;
 use serde_json::Value;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_pave");
-
-/// A running `pave` server process.
-struct Server {
-    child: Child,
-    url: String,
-    stdout: Vec<String>,
-    lines: Receiver<String>,
-    database_url: String,
-}
-
-impl Server {
-    /// `pave up` on SQLite, or `pave serve` on the test run's PostgreSQL.
-    fn start(data_dir: &Path, database: &TestDatabase) -> Server {
-        let mut command = Command::new(BINARY);
-        let database_url = match TestDatabase::backend() {
-            Backend::Sqlite => {
-                command
-                    .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
-                    .arg(data_dir);
-                format!("sqlite://{}/pave.db", data_dir.display())
-            }
-            Backend::Postgres => {
-                command
-                    .args(["serve", "--listen", "127.0.0.1:0"])
-                    .env("PAVE_DATA_DIR", data_dir)
-                    .env("PAVE_DATABASE_URL", &database.url);
-                database.url.clone()
-            }
-        };
-        command
-            .env_remove("PAVE_LISTEN")
-            .env("PAVE_LOG_LEVEL", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut child = command.spawn().expect("start pave");
-        let stdout = child.stdout.take().unwrap();
-        let (sender, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut seen = Vec::new();
-        let url = loop {
-            let line = lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| panic!("pave did not start; stdout so far: {seen:?}"));
-            seen.push(line.clone());
-            if let Some(url) = line.strip_prefix("Pave is up at ") {
-                break url.trim().to_string();
-            }
-        };
-        let mut server = Server {
-            child,
-            url,
-            stdout: seen,
-            lines,
-            database_url,
-        };
-        server.wait_healthy();
-        // Everything printed at start-up is printed before serving begins.
-        while let Ok(line) = server.lines.recv_timeout(Duration::from_millis(100)) {
-            server.stdout.push(line);
-        }
-        server
-    }
-
-    fn address(&self) -> String {
-        self.url.trim_start_matches("http://").to_string()
-    }
-
-    fn wait_healthy(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if http_get(&self.address(), "/healthz").is_some_and(|(status, _)| status == 200) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("{} never became healthy", self.url);
-    }
-
-    fn admin_token(&self) -> Option<String> {
-        self.stdout.iter().find_map(|line| {
-            line.trim()
-                .strip_prefix("admin token")
-                .map(|token| token.trim().to_string())
-        })
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        )
-        .unwrap();
-        self.wait()
-    }
-
-    fn wait(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "pave did not stop within 15 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A minimal HTTP/1.1 GET, so health checks need no client library.
-fn http_get(address: &str, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(address).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
-    Some((status, response))
-}
+mod common;
+use common::{BINARY, Server, http_get};
 
 /// Runs a CLI command against `server` with its own config directory.
 fn pave(config_dir: &Path, args: &[&str]) -> Output {

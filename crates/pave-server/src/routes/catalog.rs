@@ -10,87 +10,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use std::sync::Arc;
-
-use pave_access::{Access, Action, NewEvent, Outcome, Principal, ResourceRef};
+use pave_access::Action;
 
 use crate::auth::Caller;
+use crate::entity_access::EntityAccess;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
 
-/// Per-entity authorization for one caller: routes check the platform-level
-/// action at the gate, then each entity they return or change here.
-struct EntityAccess {
-    access: Arc<Access>,
-    principal: Principal,
-    /// Set when the policies give this caller the same answer for every entity.
-    uniform_read: Option<bool>,
-}
-
-impl EntityAccess {
-    fn new(state: &AppState, caller: &Caller) -> EntityAccess {
-        EntityAccess {
-            uniform_read: state
-                .access
-                .authorizer()
-                .uniform_entity_decision(&caller.principal, Action::CatalogEntityRead),
-            access: Arc::clone(&state.access),
-            principal: caller.principal.clone(),
-        }
-    }
-
-    fn may(&self, action: Action, entity: &Value) -> bool {
-        let resource = ResourceRef::Entity(Box::new(pave_catalog::attributes(entity)));
-        self.access
-            .decide(&self.principal, action, &resource)
-            .allowed
-    }
-
-    fn may_read(&self, entity: &Value) -> bool {
-        self.uniform_read
-            .unwrap_or_else(|| self.may(Action::CatalogEntityRead, entity))
-    }
-
-    /// The filter lists apply, or None when every entity is readable.
-    fn visible(&self) -> Option<impl Fn(&Value) -> bool + Send + Sync + '_> {
-        match self.uniform_read {
-            Some(true) => None,
-            _ => Some(|entity: &Value| self.may_read(entity)),
-        }
-    }
-
-    /// Checks a change to one entity; refusals are audited and answered 403.
-    async fn check_change(
-        &self,
-        action: Action,
-        entity: &Value,
-        caller: &Caller,
-    ) -> Result<(), ApiError> {
-        if self.may(action, entity) {
-            return Ok(());
-        }
-        let attributes = pave_catalog::attributes(entity);
-        let event = NewEvent {
-            principal: self.principal.reference.to_string(),
-            action: action.name().into(),
-            resource: format!("entity:{}", attributes.reference),
-            outcome: Outcome::Denied,
-            request_id: Some(caller.request_id.clone()),
-            detail: json!({"reason": "the policies do not allow it on this entity"}),
-        };
-        if let Err(error) = self.access.record(event).await {
-            tracing::error!(%error, "cannot write an audit event");
-        }
-        Err(ApiError::forbidden(format!(
-            "{} may not {action} on {}",
-            self.principal.reference, attributes.reference
-        )))
-    }
-}
-
 /// Query parameters as pairs: Backstage repeats `filter`, `fields` and `facet`.
-fn pairs(query: &Option<String>) -> Vec<(String, String)> {
+pub(crate) fn pairs(query: &Option<String>) -> Vec<(String, String)> {
     query
         .as_deref()
         .map(|query| {
@@ -101,7 +30,7 @@ fn pairs(query: &Option<String>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
+pub(crate) fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
     pairs
         .iter()
         .filter(|(key, _)| key == name)
@@ -109,7 +38,7 @@ fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
         .collect()
 }
 
-fn one(pairs: &[(String, String)], name: &str) -> Option<String> {
+pub(crate) fn one(pairs: &[(String, String)], name: &str) -> Option<String> {
     pairs
         .iter()
         .rev()
@@ -185,7 +114,7 @@ pub async fn entities(
             ))
         })?;
     }
-    let access = EntityAccess::new(&state, &caller);
+    let access = EntityAccess::new(&state, &caller.principal);
     let visible = access.visible();
     let items = state
         .catalog
@@ -265,7 +194,7 @@ pub async fn by_query(
                 .collect(),
         },
     };
-    let access = EntityAccess::new(&state, &caller);
+    let access = EntityAccess::new(&state, &caller.principal);
     let visible = access.visible();
     let page = state
         .catalog
@@ -308,7 +237,7 @@ fn readable(
     entity: Value,
     name: &str,
 ) -> Result<axum::Json<Value>, ApiError> {
-    if EntityAccess::new(state, caller).may_read(&entity) {
+    if EntityAccess::new(state, &caller.principal).may_read(&entity) {
         Ok(axum::Json(entity))
     } else {
         Err(ApiError::not_found(format!("no entity named {name}")))
@@ -338,7 +267,7 @@ pub async fn delete_by_uid(
     Path(uid): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let entity = state.catalog.entity_by_uid(&uid).await?;
-    let access = EntityAccess::new(&state, &caller);
+    let access = EntityAccess::new(&state, &caller.principal);
     if !access.may_read(&entity) {
         return Err(ApiError::not_found(format!("no entity with uid {uid}")));
     }
@@ -368,7 +297,7 @@ pub async fn by_refs(
     if body.entity_refs.len() > 1000 {
         return Err(ApiError::input("entityRefs: at most 1000 refs per request"));
     }
-    let access = EntityAccess::new(&state, &caller);
+    let access = EntityAccess::new(&state, &caller.principal);
     // Authorization needs the whole entity; fields are trimmed afterwards.
     let items: Vec<Option<Value>> = state
         .catalog
@@ -403,7 +332,7 @@ pub async fn facets(
         ));
     }
     let filter = Filter::parse(&all(&pairs, "filter"))?;
-    let access = EntityAccess::new(&state, &caller);
+    let access = EntityAccess::new(&state, &caller.principal);
     let visible = access.visible();
     let counted = state
         .catalog
@@ -476,7 +405,7 @@ pub async fn create_location(
             dry_run,
         )
         .await?;
-    let access = EntityAccess::new(&state, &caller);
+    let access = EntityAccess::new(&state, &caller.principal);
     let entities: Vec<&Value> = registered
         .entities
         .iter()
@@ -542,7 +471,7 @@ pub async fn refresh(
                 ApiError::input(format!("entityRef: {error}"))
             })?;
     let entity = state.catalog.entity_by_ref(&reference).await?;
-    let access = EntityAccess::new(&state, &caller);
+    let access = EntityAccess::new(&state, &caller.principal);
     if !access.may_read(&entity) {
         return Err(ApiError::not_found(format!("no entity named {reference}")));
     }
@@ -601,7 +530,7 @@ pub async fn search(
     let term = one(&pairs, "term").unwrap_or_default();
     let filter = Filter::parse(&all(&pairs, "filter"))?;
     let limit: u32 = number(&pairs, "limit")?.unwrap_or(20);
-    let access = EntityAccess::new(&state, &caller);
+    let access = EntityAccess::new(&state, &caller.principal);
     let visible = access.visible();
     let results = state
         .catalog

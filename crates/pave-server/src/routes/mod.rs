@@ -6,7 +6,7 @@
 //! when a route is added without an action.
 
 mod audit;
-mod catalog;
+pub(crate) mod catalog;
 mod health;
 mod policies;
 mod server;

@@ -1,0 +1,157 @@
+//! What the `pave` binary's tests share: a real server process.
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use pave_store::Backend;
+use pave_store::testing::TestDatabase;
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_pave");
+
+/// A running `pave` server process.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub stdout: Vec<String>,
+    pub lines: Receiver<String>,
+    pub database_url: String,
+}
+
+impl Server {
+    /// `pave up` on SQLite, or `pave serve` on the test run's PostgreSQL.
+    pub fn start(data_dir: &Path, database: &TestDatabase) -> Server {
+        Server::start_with(data_dir, database, &[])
+    }
+
+    /// Like `start`, with more arguments (such as `--location FILE`).
+    pub fn start_with(data_dir: &Path, database: &TestDatabase, extra: &[&str]) -> Server {
+        let mut command = Command::new(BINARY);
+        let database_url = match TestDatabase::backend() {
+            Backend::Sqlite => {
+                command
+                    .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+                    .arg(data_dir);
+                format!("sqlite://{}/pave.db", data_dir.display())
+            }
+            Backend::Postgres => {
+                command
+                    .args(["serve", "--listen", "127.0.0.1:0"])
+                    .env("PAVE_DATA_DIR", data_dir)
+                    .env("PAVE_DATABASE_URL", &database.url);
+                database.url.clone()
+            }
+        };
+        command
+            .args(extra)
+            .env_remove("PAVE_LISTEN")
+            .env("PAVE_LOG_LEVEL", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = command.spawn().expect("start pave");
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        let url = loop {
+            let line = lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| panic!("pave did not start; stdout so far: {seen:?}"));
+            seen.push(line.clone());
+            if let Some(url) = line.strip_prefix("Pave is up at ") {
+                break url.trim().to_string();
+            }
+        };
+        let mut server = Server {
+            child,
+            url,
+            stdout: seen,
+            lines,
+            database_url,
+        };
+        server.wait_healthy();
+        // Everything printed at start-up is printed before serving begins.
+        while let Ok(line) = server.lines.recv_timeout(Duration::from_millis(100)) {
+            server.stdout.push(line);
+        }
+        server
+    }
+
+    pub fn address(&self) -> String {
+        self.url.trim_start_matches("http://").to_string()
+    }
+
+    pub fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if http_get(&self.address(), "/healthz").is_some_and(|(status, _)| status == 200) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{} never became healthy", self.url);
+    }
+
+    pub fn admin_token(&self) -> Option<String> {
+        self.stdout.iter().find_map(|line| {
+            line.trim()
+                .strip_prefix("admin token")
+                .map(|token| token.trim().to_string())
+        })
+    }
+
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        self.wait()
+    }
+
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "pave did not stop within 15 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 GET, so health checks need no client library.
+pub fn http_get(address: &str, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    Some((status, response))
+}
