@@ -176,29 +176,16 @@ pub async fn run(
     settle: Duration,
 ) -> anyhow::Result<()> {
     for &total in sizes {
-        let data = tempfile::tempdir()?;
-        let directory: PathBuf = data.path().join("entities");
-        let mix = generate(total, &directory)?;
-        let began = Instant::now();
-        let (running, _) = start_with(binary, &[directory.join("locations.yaml")])?;
-        let Running {
-            ref url, ref token, ..
-        } = running;
-        let token = token.clone().context("no admin token printed")?;
+        let loaded = load(binary, total).await?;
+        let Loaded {
+            ref running,
+            ref token,
+            ref mix,
+            ingest,
+            ..
+        } = loaded;
+        let url = &running.url;
         let client = reqwest::Client::new();
-        let expected = total + 1; // and the Location entity
-        let count_url = format!("{url}/api/catalog/entities/by-query?limit=1&fields=kind");
-        loop {
-            let page = get(&client, &count_url, &token).await?;
-            if page["totalItems"].as_u64().unwrap_or(0) as usize >= expected {
-                break;
-            }
-            if began.elapsed() > Duration::from_secs(1800) {
-                bail!("ingest did not finish within 30 minutes");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let ingest = began.elapsed();
         let rss = rss_kib(running.child.id()).unwrap_or(0);
         tokio::time::sleep(settle).await;
         let by_name: Vec<String> = (0..requests)
@@ -231,8 +218,9 @@ pub async fn run(
         let searches = latency(&client, &token, &searches).await?;
         let ms = |duration: Duration| duration.as_secs_f64() * 1e3;
         println!(
-            "catalog N={total}: ingest {:.1} s (spawn to all {expected} visible), RSS after ingest {:.0} MiB; after {}s settling: by-name p50 {:.2} ms p99 {:.2} ms; filtered list of 100 p50 {:.2} ms p99 {:.2} ms; text search p50 {:.2} ms p99 {:.2} ms ({requests} requests each)",
+            "catalog N={total}: ingest {:.1} s (spawn to all {} visible), RSS after ingest {:.0} MiB; after {}s settling: by-name p50 {:.2} ms p99 {:.2} ms; filtered list of 100 p50 {:.2} ms p99 {:.2} ms; text search p50 {:.2} ms p99 {:.2} ms ({requests} requests each)",
             ingest.as_secs_f64(),
+            total + 1,
             rss as f64 / 1024.0,
             settle.as_secs(),
             ms(by_name.median),
@@ -242,9 +230,53 @@ pub async fn run(
             ms(searches.median),
             ms(searches.p99),
         );
-        drop(running);
+        drop(loaded);
     }
     Ok(())
+}
+
+/// A server that has ingested N synthetic entities.
+pub struct Loaded {
+    pub running: Running,
+    pub token: String,
+    pub mix: Mix,
+    /// From spawn until every entity was visible.
+    pub ingest: Duration,
+    _entities: tempfile::TempDir,
+}
+
+/// Generates `total` entities, starts `pave up` on them and waits until
+/// every one is visible through the API.
+pub async fn load(binary: &Path, total: usize) -> anyhow::Result<Loaded> {
+    let data = tempfile::tempdir()?;
+    let directory: PathBuf = data.path().join("entities");
+    let mix = generate(total, &directory)?;
+    let began = Instant::now();
+    let (running, _) = start_with(binary, &[directory.join("locations.yaml")])?;
+    let token = running.token.clone().context("no admin token printed")?;
+    let client = reqwest::Client::new();
+    let expected = total + 1; // and the Location entity
+    let count_url = format!(
+        "{}/api/catalog/entities/by-query?limit=1&fields=kind",
+        running.url
+    );
+    loop {
+        let page = get(&client, &count_url, &token).await?;
+        if page["totalItems"].as_u64().unwrap_or(0) as usize >= expected {
+            break;
+        }
+        if began.elapsed() > Duration::from_secs(1800) {
+            bail!("ingest did not finish within 30 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(Loaded {
+        ingest: began.elapsed(),
+        running,
+        token,
+        mix,
+        _entities: data,
+    })
 }
 
 #[cfg(test)]

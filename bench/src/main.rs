@@ -6,6 +6,7 @@
 //! pave-bench startup [--runs N] [--binary PATH]
 //! pave-bench api     [--requests N] [--concurrency C] [--binary PATH]
 //! pave-bench catalog [--sizes 10000,100000] [--requests N] [--settle SECONDS] [--binary PATH]
+//! pave-bench portal  [--entities N] [--requests N] [--settle SECONDS] [--binary PATH]
 //! ```
 //!
 //! Each prints medians and tail latencies; `bench/README.md` records what
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 mod catalog;
+mod portal;
 use pave_access::{Action, Authorizer, GroupRef, Principal, PrincipalRef, ResourceRef, policy};
 
 fn main() -> anyhow::Result<()> {
@@ -77,12 +79,20 @@ fn main() -> anyhow::Result<()> {
                 std::time::Duration::from_secs(option("--settle", 10)? as u64),
             ))
         }
+        "portal" => runtime.block_on(portal::run(
+            &binary,
+            option("--entities", 10_000)?,
+            option("--requests", 200)?,
+            std::time::Duration::from_secs(option("--settle", 5)? as u64),
+        )),
         "all" => {
             authz(200_000)?;
             startup(&binary, 20)?;
             runtime.block_on(api(&binary, 20_000, 16))
         }
-        other => bail!("unknown benchmark `{other}`: use authz, startup, api, catalog or all"),
+        other => {
+            bail!("unknown benchmark `{other}`: use authz, startup, api, catalog, portal or all")
+        }
     }
 }
 

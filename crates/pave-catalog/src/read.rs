@@ -590,14 +590,15 @@ impl Catalog {
         } else {
             ""
         };
+        // Without per-entity visibility the first `limit` rows are the answer.
+        let page = if visible.is_none() { limit.max(1) } else { 200 };
         // Hidden entities are skipped here, so read in pages until enough
         // readable ones are found (or the catalog ends).
         let mut found: Vec<(Value, String)> = Vec::new();
         let mut offset = 0u64;
-        let page = 200u32;
         while found.len() < limit as usize {
             let sql = format!(
-                "SELECT body, entity_ref FROM catalog_entities {condition} ORDER BY updated_at DESC, entity_ref LIMIT {page} OFFSET {offset}"
+                "SELECT body, entity_ref FROM catalog_entities {condition} ORDER BY updated_at DESC, id DESC LIMIT {page} OFFSET {offset}"
             );
             let rows = pave_store::query(sqlx::AssertSqlSafe(sql))
                 .fetch_all(self.store.pool())
@@ -661,11 +662,13 @@ impl Catalog {
                     }
                 }
             };
-            // `original` is kept only where it differs from `value`.
+            // Grouped by the lower-case value, in index order, and shown as
+            // written (`original` is kept only where it differs): the index
+            // holds every column, so no row is read.
             let sql = format!(
-                "SELECT COALESCE(s.original, s.value) AS value, COUNT(DISTINCT s.entity_id) AS count FROM catalog_search s \
+                "SELECT MIN(COALESCE(s.original, s.value)) AS value, COUNT(DISTINCT s.entity_id) AS count FROM catalog_search s \
                  WHERE s.key = $1 AND s.value IS NOT NULL{within} \
-                 GROUP BY COALESCE(s.original, s.value) ORDER BY count DESC, value"
+                 GROUP BY s.value ORDER BY count DESC, value"
             );
             let mut statement = pave_store::query(sqlx::AssertSqlSafe(sql));
             for value in values {

@@ -254,17 +254,22 @@ pub async fn explorer(
         full_text_term: (!view.query.is_empty()).then(|| view.query.clone()),
         full_text_fields: Vec::new(),
     };
-    let page = state.catalog.query(&request, visible).await?;
-
     // Each facet counts with every other filter applied but its own, so its
-    // alternatives stay visible.
+    // alternatives stay visible. The page and the facets are read at once.
+    let filters: Vec<Filter> = FACETS
+        .iter()
+        .map(|(parameter, _, _)| Filter::parse(&view.filter(Some(parameter))))
+        .collect::<Result<_, _>>()?;
+    let counting = futures_util::future::try_join_all(FACETS.iter().zip(&filters).map(
+        |((_, _, field), filter)| {
+            let fields = vec![(*field).to_string()];
+            let catalog = &state.catalog;
+            async move { catalog.facets(&fields, filter, visible).await }
+        },
+    ));
+    let (page, counts) = tokio::try_join!(state.catalog.query(&request, visible), counting)?;
     let mut facets = Vec::new();
-    for (parameter, label, field) in FACETS {
-        let filter = Filter::parse(&view.filter(Some(parameter)))?;
-        let counts = state
-            .catalog
-            .facets(&[(*field).to_string()], &filter, visible)
-            .await?;
+    for ((parameter, label, field), counts) in FACETS.iter().zip(counts) {
         let mut values: Vec<FacetValue> = counts
             .get(*field)
             .into_iter()

@@ -32,7 +32,10 @@ CREATE TABLE catalog_entities (
 CREATE UNIQUE INDEX catalog_entities_ref ON catalog_entities (entity_ref);
 CREATE INDEX catalog_entities_location ON catalog_entities (location_id);
 CREATE INDEX catalog_entities_kind_name ON catalog_entities (kind, name);
-CREATE INDEX catalog_entities_updated ON catalog_entities (updated_at);
+-- Recently changed entities, and those with processing errors (the portal's
+-- home page), newest first without sorting.
+CREATE INDEX catalog_entities_updated ON catalog_entities (updated_at, id);
+CREATE INDEX catalog_entities_failed ON catalog_entities (updated_at, id) WHERE errors <> '[]';
 
 -- origin_id is the entity whose spec produced the relation.
 CREATE TABLE catalog_relations (
@@ -52,7 +55,8 @@ CREATE TABLE catalog_search (
     value     TEXT,
     original  TEXT
 );
-CREATE INDEX catalog_search_key_value ON catalog_search (key, value, entity_id);
+-- original rides along so facet counts are read from the index alone.
+CREATE INDEX catalog_search_key_value ON catalog_search (key, value, entity_id, original);
 CREATE INDEX catalog_search_entity ON catalog_search (entity_id, key);
 
 -- One row per entity: the lower-cased text of the fields full-text search

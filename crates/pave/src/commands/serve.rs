@@ -118,6 +118,7 @@ pub async fn run(config: Config, embedded: bool) -> anyhow::Result<()> {
     let url = format!("http://{address}");
     let mut out = std::io::stdout().lock();
     writeln!(out, "Pave is up at {url}")?;
+    writeln!(out, "  portal          {url}/  (sign in with an API token)")?;
     writeln!(
         out,
         "  API             {url}/api/v1  (described at {url}/api/openapi.json)"
