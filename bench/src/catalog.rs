@@ -213,9 +213,9 @@ pub async fn run(
                 )
             })
             .collect();
-        let by_name = latency(&client, &token, &by_name).await?;
-        let filtered = latency(&client, &token, &filtered).await?;
-        let searches = latency(&client, &token, &searches).await?;
+        let by_name = latency(&client, token, &by_name).await?;
+        let filtered = latency(&client, token, &filtered).await?;
+        let searches = latency(&client, token, &searches).await?;
         let ms = |duration: Duration| duration.as_secs_f64() * 1e3;
         println!(
             "catalog N={total}: ingest {:.1} s (spawn to all {} visible), RSS after ingest {:.0} MiB; after {}s settling: by-name p50 {:.2} ms p99 {:.2} ms; filtered list of 100 p50 {:.2} ms p99 {:.2} ms; text search p50 {:.2} ms p99 {:.2} ms ({requests} requests each)",

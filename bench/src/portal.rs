@@ -10,22 +10,22 @@ use anyhow::{Context, bail};
 use crate::catalog::{Loaded, load};
 use crate::summarize;
 
-/// Signs in through the login form and returns the session cookie.
-async fn sign_in(client: &reqwest::Client, url: &str, token: &str) -> anyhow::Result<String> {
-    let form = client.get(format!("{url}/login")).send().await?;
-    let login_cookie = form
-        .headers()
+/// The `name=value` pair of cookie `name` that a response sets.
+fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all("set-cookie")
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .find_map(|value| {
-            value
-                .split(';')
-                .next()
-                .filter(|pair| pair.starts_with("pave_login_csrf="))
-        })
-        .context("the login page set no CSRF cookie")?
-        .to_string();
+        .filter_map(|value| value.split(';').next())
+        .find(|pair| pair.split_once('=').is_some_and(|(key, _)| key == name))
+        .map(str::to_string)
+}
+
+/// Signs in through the login form and returns the session cookie.
+async fn sign_in(client: &reqwest::Client, url: &str, token: &str) -> anyhow::Result<String> {
+    let form = client.get(format!("{url}/login")).send().await?;
+    let login_cookie = set_cookie(form.headers(), "pave_login_csrf")
+        .context("the login page set no CSRF cookie")?;
     let html = form.text().await?;
     let csrf = html
         .split("name=\"csrf\" value=\"")
@@ -45,20 +45,11 @@ async fn sign_in(client: &reqwest::Client, url: &str, token: &str) -> anyhow::Re
         .body(body)
         .send()
         .await?;
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(|value| {
-            value
-                .split(';')
-                .next()
-                .filter(|pair| pair.starts_with("pave_session="))
-        })
-        .map(str::to_string)
-        .context("signing in gave no session cookie")
+    set_cookie(response.headers(), "pave_session").context("signing in gave no session cookie")
 }
+
+/// The path of the i-th request to one kind of page.
+type PagePath<'a> = Box<dyn Fn(usize) -> String + 'a>;
 
 pub async fn run(
     binary: &Path,
@@ -85,7 +76,7 @@ pub async fn run(
             (i * 7919) % mix.components
         )
     };
-    let pages: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+    let pages: Vec<(&str, PagePath)> = vec![
         ("home", Box::new(|_| "/".to_string())),
         ("explorer, first page", Box::new(|_| "/catalog".to_string())),
         (

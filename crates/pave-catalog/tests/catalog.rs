@@ -741,7 +741,13 @@ async fn large_filters_page_in_order_and_follow_changes() {
             (index * 7919) % count
         )
     };
-    let kind_of = |index: usize| if index % 3 == 0 { "website" } else { "service" };
+    let kind_of = |index: usize| {
+        if index.is_multiple_of(3) {
+            "website"
+        } else {
+            "service"
+        }
+    };
     let text: Vec<String> = (0..count).map(|i| document(i, kind_of(i))).collect();
     write(&text);
     let registered = fixture

@@ -157,6 +157,17 @@ fn encode(pairs: &[(&str, &str)]) -> String {
         .finish()
 }
 
+/// The `name=value` pair of cookie `name` that a response sets.
+fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next())
+        .find(|pair| pair.split_once('=').is_some_and(|(key, _)| key == name))
+        .map(str::to_string)
+}
+
 /// A signed-in HTTP session without a browser: the cookie to send.
 async fn sign_in(server: &Server, token: &str) -> String {
     let client = reqwest::Client::builder()
@@ -168,19 +179,7 @@ async fn sign_in(server: &Server, token: &str) -> String {
         .send()
         .await
         .unwrap();
-    let login_cookie = form
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(|value| {
-            value
-                .split(';')
-                .next()
-                .filter(|pair| pair.starts_with("pave_login_csrf="))
-        })
-        .unwrap()
-        .to_string();
+    let login_cookie = set_cookie(form.headers(), "pave_login_csrf").unwrap();
     let html = form.text().await.unwrap();
     let csrf = html
         .split("name=\"csrf\" value=\"")
@@ -201,19 +200,7 @@ async fn sign_in(server: &Server, token: &str) -> String {
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(|value| {
-            value
-                .split(';')
-                .next()
-                .filter(|pair| pair.starts_with("pave_session="))
-        })
-        .expect("a session cookie")
-        .to_string()
+    set_cookie(response.headers(), "pave_session").expect("a session cookie")
 }
 
 async fn page(server: &Server, cookie: &str, path: &str) -> (u16, String) {
