@@ -125,7 +125,10 @@ async fn not_found(uri: axum::http::Uri) -> Response {
     ApiError::not_found("no such route; see /api/openapi.json for the API").into_response()
 }
 
-async fn method_not_allowed() -> Response {
+async fn method_not_allowed(uri: axum::http::Uri) -> Response {
+    if portal::is_portal_path(uri.path()) {
+        return portal::method_not_allowed_page();
+    }
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "MethodNotAllowedError",

@@ -522,6 +522,7 @@ async fn bad_input_gets_a_friendly_page_and_forms_need_their_csrf_token() {
         ("/catalog/component/default/nothing-here", 404, "no entity"),
         ("/no/such/page", 404, "no page at this address"),
         ("/static/nothing.css", 404, "no file"),
+        ("/logout", 405, "not for opening"),
     ] {
         let (got, body) = page(&server, &cookie, path).await;
         assert_eq!(got, status, "{path}: {body}");

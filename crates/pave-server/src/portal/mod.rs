@@ -144,6 +144,19 @@ pub fn not_found_page() -> Response {
         .into_response()
 }
 
+/// The friendly page for a method a page does not answer (such as opening
+/// `/logout` in the address bar).
+pub fn method_not_allowed_page() -> Response {
+    PageError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        title: "Not here",
+        message:
+            "This address is for a form's button, not for opening. Go back and use the button."
+                .into(),
+    }
+    .into_response()
+}
+
 /// Renders a page template with the portal's headers.
 pub(crate) fn render(template: &impl askama::Template) -> Result<Response, PageError> {
     Ok(secure(Html(template.render()?).into_response()))

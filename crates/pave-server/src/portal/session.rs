@@ -66,7 +66,8 @@ fn safe_next(next: Option<&str>) -> String {
             if path.starts_with('/')
                 && !path.starts_with("//")
                 && !path.contains('\\')
-                && !path.starts_with("/login") =>
+                && !path.starts_with("/login")
+                && !path.starts_with("/logout") =>
         {
             path.to_string()
         }
@@ -315,6 +316,7 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(Some("/login")), "/");
+        assert_eq!(safe_next(Some("/logout")), "/");
         assert_eq!(safe_next(None), "/");
     }
 
