@@ -1475,10 +1475,12 @@ fn plural(count: usize, one: &str, many: &str) -> String {
 }
 
 fn svg_open(id: &str, width: f64, height: f64, title: &str, description: &str) -> String {
+    // A labelled group rather than `role="img"`: screen readers treat the
+    // children of an image as decoration, and the nodes here are links.
     let (width, height) = (number(width), number(height));
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"pave-graph\" viewBox=\"0 0 {width} {height}\" \
-         width=\"{width}\" height=\"{height}\" role=\"img\" aria-labelledby=\"{id}-title\" \
+         width=\"{width}\" height=\"{height}\" role=\"group\" aria-labelledby=\"{id}-title\" \
          aria-describedby=\"{id}-desc\">\n<title id=\"{id}-title\">{}</title>\n\
          <desc id=\"{id}-desc\">{}</desc>\n<style>{}</style>\n\
          <rect class=\"background\" width=\"{width}\" height=\"{height}\"/>\n",
@@ -2271,7 +2273,7 @@ mod tests {
         let svg = render(&random_graph(12, 16, 8), "Relations of web");
         assert_well_formed(&svg);
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
-        assert!(svg.contains(" role=\"img\" aria-labelledby=\"pave-graph-"));
+        assert!(svg.contains(" role=\"group\" aria-labelledby=\"pave-graph-"));
         assert!(svg.contains(">Relations of web</title>"));
         assert!(svg.contains(">12 entities and "));
         assert!(svg.contains("<style>"));
