@@ -40,6 +40,7 @@ use crate::compat;
 use crate::filters;
 use crate::limits::{self, MAX_DEPTH, MAX_RENDERED_BYTES, MAX_STRING_BYTES};
 use crate::model::Step;
+use crate::text::TextOptions;
 
 /// What a template can read while rendering.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -176,20 +177,33 @@ fn hint(kind: ExpressionErrorKind) -> &'static str {
     }
 }
 
-static ENVIRONMENT: LazyLock<Result<Environment<'static>, String>> =
-    LazyLock::new(|| build_environment().map_err(|e| e.to_string()));
+static ENVIRONMENT: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {
+    build_environment(TextOptions::default(), limits::FUEL_PER_RENDER).map_err(|e| e.to_string())
+});
 
-fn build_environment() -> Result<Environment<'static>, minijinja::Error> {
+pub(crate) fn build_environment(
+    options: TextOptions,
+    fuel: u64,
+) -> Result<Environment<'static>, minijinja::Error> {
     // `Environment::new` has no loader; none is ever set (see the module docs).
     let mut env = Environment::new();
+    // Cookiecutter templates use Jinja's own `{{ }}`, as Backstage's
+    // `cookiecutterCompat` does; everything else uses `${{ }}`.
+    let (open, close) = if options.cookiecutter_compat {
+        ("{{", "}}")
+    } else {
+        ("${{", "}}")
+    };
     env.set_syntax(
         SyntaxConfig::builder()
-            .variable_delimiters("${{", "}}")
+            .variable_delimiters(open, close)
             .keep_trailing_newline(true)
+            .trim_blocks(options.trim_blocks)
+            .lstrip_blocks(options.lstrip_blocks)
             .build()?,
     );
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
-    env.set_fuel(Some(limits::FUEL_PER_RENDER));
+    env.set_fuel(Some(fuel));
     env.set_recursion_limit(limits::RECURSION_LIMIT);
     env.set_formatter(|out, _state, value| {
         let mut text = String::new();
@@ -203,6 +217,10 @@ fn build_environment() -> Result<Environment<'static>, minijinja::Error> {
     env.add_filter("pick", filters::pick_filter);
     env.add_filter("projectSlug", filters::project_slug_filter);
     env.add_filter("dump", filters::dump_filter);
+    if options.cookiecutter_compat {
+        // Cookiecutter's name for the same thing; Backstage registers it too.
+        env.add_filter("jsonify", filters::dump_filter);
+    }
     env.add_filter(
         "string",
         |value: minijinja::Value| -> Result<String, minijinja::Error> {
@@ -319,11 +337,11 @@ fn is_truthy(value: Option<&Value>) -> bool {
 }
 
 /// A failure before the step id is known.
-struct Failure {
+pub(crate) struct Failure {
     key_path: String,
     expression: String,
-    kind: ExpressionErrorKind,
-    message: String,
+    pub(crate) kind: ExpressionErrorKind,
+    pub(crate) message: String,
 }
 
 impl Failure {
@@ -346,7 +364,11 @@ impl Failure {
         }
     }
 
-    fn from_minijinja(key_path: &str, expression: &str, error: &minijinja::Error) -> Failure {
+    pub(crate) fn from_minijinja(
+        key_path: &str,
+        expression: &str,
+        error: &minijinja::Error,
+    ) -> Failure {
         let kind = match error.kind() {
             ErrorKind::SyntaxError => ExpressionErrorKind::Syntax,
             ErrorKind::OutOfFuel => ExpressionErrorKind::LimitExceeded,
@@ -378,7 +400,7 @@ impl Failure {
     }
 }
 
-fn shorten(text: &str) -> String {
+pub(crate) fn shorten(text: &str) -> String {
     const LIMIT: usize = 200;
     match text.char_indices().nth(LIMIT) {
         Some((cut, _)) => format!("{}…", &text[..cut]),

@@ -2,23 +2,31 @@
 //! Template model, validation of submitted values against its parameter
 //! schema, and `${{ }}` expressions.
 //!
-//! This crate owns the rules and does no IO: it never reads files, opens
-//! sockets, reads the environment or looks at the clock. Expressions are
-//! sandboxed the same way (no template loader, no `include`/`import`). Actions,
-//! workspaces and the task runner live elsewhere and call in here.
+//! The model, values and expressions do no IO: they never read files, open
+//! sockets, read the environment or look at the clock. Expressions are
+//! sandboxed the same way (no template loader, no `include`/`import`).
+//!
+//! [`actions`] are the exception, and the only place that touches files:
+//! every path they use goes through a [`Workspace`], which refuses anything
+//! that would leave the task's workspace (or, for reads, the template's
+//! directory). They never use the network. The task runner will live here
+//! too and call them in order.
 //!
 //! Flow: [`parse_template`] the catalog entity, [`with_defaults`] and
 //! [`validate_values`] the submitted values, then for each step
 //! [`step_should_run`], [`each_items`] and [`render_step_input`] with a
 //! [`Context`] that grows as steps produce outputs.
 
+pub mod actions;
 mod compat;
 mod expression;
 mod filters;
 pub mod limits;
 mod model;
 mod parse;
+mod text;
 mod values;
+mod workspace;
 
 pub use expression::{
     Context, EachItem, ExpressionError, ExpressionErrorKind, UserContext, each_items,
@@ -30,4 +38,6 @@ pub use model::{
     Template, TemplateError,
 };
 pub use parse::parse_template;
+pub use text::{TextOptions, render_text};
 pub use values::{ValueProblem, validate_values, with_defaults};
+pub use workspace::{Workspace, WorkspaceError};

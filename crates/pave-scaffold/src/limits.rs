@@ -26,6 +26,10 @@ pub const MAX_RENDERED_BYTES: usize = 4 * 1024 * 1024;
 /// both loops and memory.
 pub const FUEL_PER_RENDER: u64 = 200_000;
 
+/// Interpreter fuel for one whole text template (a skeleton file or a file
+/// name): files hold many tags, so more than one expression gets.
+pub const FUEL_PER_TEXT: u64 = 2_000_000;
+
 /// Nesting depth minijinja may reach while evaluating (loops, calls).
 pub const RECURSION_LIMIT: usize = 64;
 
