@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::files::{self, SourceKind};
-use super::{Action, ActionContext, ActionError, ActionFuture, parse_input};
+use super::{Action, ActionContext, ActionFuture, parse_input};
 
 const NAME: &str = "fetch:plain";
 
@@ -59,17 +59,8 @@ impl Action for FetchPlain {
     fn run<'a>(&'a self, context: &'a mut ActionContext<'_>, input: &'a Value) -> ActionFuture<'a> {
         Box::pin(async move {
             let input: Input = parse_input(NAME, input)?;
-            let (template, source) = files::source_path(context, NAME, &input.url)?;
-            if !source.is_dir() {
-                return Err(ActionError::invalid(
-                    NAME,
-                    "url",
-                    format!(
-                        "`{}` is not a directory in the template; use fetch:plain:file for a single file",
-                        input.url
-                    ),
-                ));
-            }
+            let (template, source) =
+                files::source_directory(context, NAME, &input.url, "fetch:plain:file")?;
             let target = input.target_path.as_str();
             files::create_directory(context.workspace, NAME, target)?;
             let entries = files::walk(context, NAME, template, &source)?;

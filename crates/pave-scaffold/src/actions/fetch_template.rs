@@ -289,17 +289,8 @@ impl Action for FetchTemplate {
             if input.copy_without_render.is_some() {
                 context.log("copyWithoutRender is deprecated; use copyWithoutTemplating");
             }
-            let (template, source) = files::source_path(context, NAME, &input.url)?;
-            if !source.is_dir() {
-                return Err(ActionError::invalid(
-                    NAME,
-                    "url",
-                    format!(
-                        "`{}` is not a directory in the template; use fetch:template:file for a single file",
-                        input.url
-                    ),
-                ));
-            }
+            let (template, source) =
+                files::source_directory(context, NAME, &input.url, "fetch:template:file")?;
             let target = input.target_path.as_str();
             files::create_directory(context.workspace, NAME, target)?;
             let entries = files::walk(context, NAME, template, &source)?;

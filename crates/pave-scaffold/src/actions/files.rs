@@ -71,6 +71,27 @@ pub(crate) fn source_path<'w>(
     Ok((template, path))
 }
 
+/// A skeleton directory named by `url`; a single file there is refused with
+/// a pointer to the action for files (`file_action`).
+pub(crate) fn source_directory<'w>(
+    context: &ActionContext<'w>,
+    action: &str,
+    url: &str,
+    file_action: &str,
+) -> Result<(&'w Workspace, PathBuf), ActionError> {
+    let (template, source) = source_path(context, action, url)?;
+    if !source.is_dir() {
+        return Err(ActionError::invalid(
+            action,
+            "url",
+            format!(
+                "`{url}` is not a directory in the template; use {file_action} for a single file"
+            ),
+        ));
+    }
+    Ok((template, source))
+}
+
 /// Lists the skeleton below `root` (a directory inside `template`), parents
 /// before children, sorted by name. Symlinks are not followed as directories;
 /// a symlinked file is read from its target when that target is inside the
