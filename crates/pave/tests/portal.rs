@@ -157,6 +157,20 @@ fn encode(pairs: &[(&str, &str)]) -> String {
         .finish()
 }
 
+/// Registers the Backstage example catalog through the API.
+async fn load_examples(server: &Server, admin: &str) {
+    for file in ["all.yaml", "acme-corp.yaml"] {
+        api(
+            server,
+            admin,
+            "POST",
+            "/api/catalog/locations",
+            Some(json!({"type": "file", "target": corpus().join(file).display().to_string()})),
+        )
+        .await;
+    }
+}
+
 /// The `name=value` pair of cookie `name` that a response sets.
 fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
     headers
@@ -232,16 +246,7 @@ async fn the_portal_works_end_to_end_in_a_real_browser() {
     let admin = server
         .admin_token()
         .expect("the first start prints the admin token");
-    for file in ["all.yaml", "acme-corp.yaml"] {
-        api(
-            &server,
-            &admin,
-            "POST",
-            "/api/catalog/locations",
-            Some(json!({"type": "file", "target": corpus().join(file).display().to_string()})),
-        )
-        .await;
-    }
+    load_examples(&server, &admin).await;
 
     let driver = start_driver();
     let client = browser(&driver).await;
@@ -434,16 +439,7 @@ async fn an_entity_hidden_by_policy_appears_nowhere_in_the_portal() {
     let database = TestDatabase::create().await.unwrap();
     let server = Server::start(data.path(), &database);
     let admin = server.admin_token().unwrap();
-    for file in ["all.yaml", "acme-corp.yaml"] {
-        api(
-            &server,
-            &admin,
-            "POST",
-            "/api/catalog/locations",
-            Some(json!({"type": "file", "target": corpus().join(file).display().to_string()})),
-        )
-        .await;
-    }
+    load_examples(&server, &admin).await;
     let guest = api(
         &server,
         &admin,
