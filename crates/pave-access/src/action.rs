@@ -14,6 +14,10 @@ pub enum ResourceKind {
     Token,
     /// One catalog entity (`Pave::Entity::"<kind:namespace/name>"`).
     Entity,
+    /// One scaffolder task, a run of a software template
+    /// (`Pave::Task::"<id>"`). Tasks are not in the platform, so policies
+    /// scoped to `resource in Pave::Platform::"pave"` do not reach them.
+    Task,
 }
 
 macro_rules! actions {
@@ -79,16 +83,26 @@ actions! {
     CatalogRefresh => "catalog.refresh", Write, Platform;
     AuditRead => "audit.read", Read, Platform;
     AuditVerify => "audit.verify", Read, Platform;
+    ScaffolderActionRead => "scaffolder.action.read", Read, Platform;
+    ScaffolderTemplateRun => "scaffolder.template.run", Write, Platform;
+    ScaffolderTemplateDryrun => "scaffolder.template.dryrun", Write, Platform;
+    ScaffolderTaskList => "scaffolder.task.list", Read, Platform;
+    ScaffolderTaskRead => "scaffolder.task.read", Read, Task;
+    ScaffolderTaskCancel => "scaffolder.task.cancel", Write, Task;
 }
 
 impl Action {
     /// True for actions that are also decided per catalog entity (with the
     /// entity's attributes and `context.isOwner`), after the route's
-    /// platform-level check.
+    /// platform-level check. `scaffolder.template.run` is decided on the
+    /// Template entity being run, so policies can look at its name and tags.
     pub fn applies_to_entities(self) -> bool {
         matches!(
             self,
-            Action::CatalogEntityRead | Action::CatalogEntityDelete | Action::CatalogRefresh
+            Action::CatalogEntityRead
+                | Action::CatalogEntityDelete
+                | Action::CatalogRefresh
+                | Action::ScaffolderTemplateRun
         )
     }
 

@@ -17,7 +17,8 @@ use crate::action::{Action, ResourceKind};
 use crate::policy::{self, PolicyError};
 use crate::principal::{Principal, PrincipalKind};
 
-/// The id of the one platform entity every resource sits in.
+/// The id of the one platform entity tokens and catalog entities sit in
+/// (scaffolder tasks do not).
 pub const PLATFORM_ID: &str = "pave";
 
 /// What Cedar sees of a catalog entity. References are lower-case
@@ -44,15 +45,25 @@ pub enum ResourceRef {
     Token { id: String, principal: String },
     /// One catalog entity.
     Entity(Box<EntityAttributes>),
+    /// One scaffolder task (a run of a software template): the principal
+    /// that started it, such as `user:default/alice`, and the lower-case
+    /// reference of its template, such as `template:default/python-service`
+    /// (each empty when unknown). Tasks are not in the platform.
+    Task {
+        id: String,
+        created_by: String,
+        template: String,
+    },
 }
 
 impl ResourceRef {
-    /// Reads `platform`, `token:ID` or `entity:KIND:NAMESPACE/NAME` (an
-    /// entity's other attributes are filled in by whoever knows the catalog).
+    /// Reads `platform`, `token:ID`, `task:ID` or `entity:KIND:NAMESPACE/NAME`
+    /// (an entity's other attributes are filled in by whoever knows the
+    /// catalog, a task's by whoever knows the tasks).
     pub fn parse(text: &str) -> Result<ResourceRef, String> {
         let error = || {
             format!(
-                "`{text}` is not a resource: write `platform`, `token:ID` or `entity:KIND:NAMESPACE/NAME`"
+                "`{text}` is not a resource: write `platform`, `token:ID`, `task:ID` or `entity:KIND:NAMESPACE/NAME`"
             )
         };
         match text.split_once(':') {
@@ -60,6 +71,11 @@ impl ResourceRef {
             Some(("token", id)) if !id.is_empty() => Ok(ResourceRef::Token {
                 id: id.to_string(),
                 principal: String::new(),
+            }),
+            Some(("task", id)) if !id.is_empty() => Ok(ResourceRef::Task {
+                id: id.to_string(),
+                created_by: String::new(),
+                template: String::new(),
             }),
             Some(("entity", reference)) => {
                 let (kind, rest) = reference.split_once(':').ok_or_else(error)?;
@@ -89,6 +105,7 @@ impl ResourceRef {
             ResourceRef::Platform => ResourceKind::Platform,
             ResourceRef::Token { .. } => ResourceKind::Token,
             ResourceRef::Entity(_) => ResourceKind::Entity,
+            ResourceRef::Task { .. } => ResourceKind::Task,
         }
     }
 }
@@ -99,6 +116,7 @@ impl fmt::Display for ResourceRef {
             ResourceRef::Platform => formatter.write_str("platform"),
             ResourceRef::Token { id, .. } => write!(formatter, "token:{id}"),
             ResourceRef::Entity(attributes) => write!(formatter, "entity:{}", attributes.reference),
+            ResourceRef::Task { id, .. } => write!(formatter, "task:{id}"),
         }
     }
 }
@@ -153,6 +171,7 @@ struct TypeNames {
     platform: EntityTypeName,
     token: EntityTypeName,
     entity: EntityTypeName,
+    task: EntityTypeName,
     action: EntityTypeName,
 }
 
@@ -186,6 +205,7 @@ impl Authorizer {
             platform: name("Pave::Platform")?,
             token: name("Pave::Token")?,
             entity: name("Pave::Entity")?,
+            task: name("Pave::Task")?,
             action: name("Pave::Action")?,
         };
         Ok(Authorizer {
@@ -369,6 +389,7 @@ impl Authorizer {
                 .map(|group| Entity::new_no_attrs(group.clone(), HashSet::new())),
         );
         let mut is_owner = false;
+        let mut is_creator = false;
         let resource_uid = match resource {
             ResourceRef::Platform => platform_uid,
             ResourceRef::Entity(attributes) => {
@@ -418,6 +439,25 @@ impl Authorizer {
                 entities.push(entity);
                 token_uid
             }
+            ResourceRef::Task {
+                id,
+                created_by,
+                template,
+            } => {
+                let task_uid = uid(&self.names.task, id);
+                is_creator =
+                    !created_by.is_empty() && *created_by == principal.reference.to_string();
+                let text = |value: &str| RestrictedExpression::new_string(value.to_string());
+                let attributes = HashMap::from([
+                    ("createdBy".to_string(), text(created_by)),
+                    ("template".to_string(), text(template)),
+                ]);
+                // No parents: tasks are not in the platform.
+                let entity = Entity::new(task_uid.clone(), attributes, HashSet::new())
+                    .map_err(|error| error.to_string())?;
+                entities.push(entity);
+                task_uid
+            }
         };
         let entities = Entities::from_entities(entities, Some(&self.schema))
             .map_err(|error| format!("cannot build the entities for Cedar: {error}"))?;
@@ -426,6 +466,12 @@ impl Authorizer {
             Context::from_pairs([(
                 "isOwner".to_string(),
                 RestrictedExpression::new_bool(is_owner),
+            )])
+            .map_err(|error| error.to_string())?
+        } else if action.resource_kind() == ResourceKind::Task {
+            Context::from_pairs([(
+                "isCreator".to_string(),
+                RestrictedExpression::new_bool(is_creator),
             )])
             .map_err(|error| error.to_string())?
         } else {
@@ -639,6 +685,277 @@ mod tests {
         assert!(decision.errors[0].contains("token.revoke"));
     }
 
+    fn task(created_by: &str) -> ResourceRef {
+        ResourceRef::Task {
+            id: "t-1".into(),
+            created_by: created_by.into(),
+            template: "template:default/python-service".into(),
+        }
+    }
+
+    fn template(name: &str, tags: &[&str]) -> ResourceRef {
+        ResourceRef::Entity(Box::new(EntityAttributes {
+            reference: format!("template:default/{name}"),
+            kind: "template".into(),
+            namespace: "default".into(),
+            name: name.into(),
+            owner: "group:default/platform".into(),
+            r#type: "service".into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..EntityAttributes::default()
+        }))
+    }
+
+    #[test]
+    fn default_policies_let_everyone_use_templates_and_follow_their_own_tasks() {
+        let authorizer = authorizer(policy::DEFAULT_POLICIES);
+        let alice = principal("user:default/alice", &["group:default/team-a"]);
+        let admin = principal("user:default/admin", &["group:default/admins"]);
+        let ci = principal("service:ci", &[]);
+
+        // Golden paths are self-service, on the platform and per template.
+        for action in [
+            Action::ScaffolderTemplateRun,
+            Action::ScaffolderTemplateDryrun,
+        ] {
+            let decision = authorizer.decide(&alice, action, &ResourceRef::Platform);
+            assert!(decision.allowed, "{action}: {decision:?}");
+            assert_eq!(decision.policies, vec!["signed-in-may-use-templates"]);
+        }
+        let decision = authorizer.decide(
+            &ci,
+            Action::ScaffolderTemplateRun,
+            &template("python-service", &["python"]),
+        );
+        assert!(decision.allowed, "{decision:?}");
+        assert_eq!(decision.policies, vec!["signed-in-may-use-templates"]);
+
+        // Listing tasks and template actions is reading the platform.
+        for action in [Action::ScaffolderTaskList, Action::ScaffolderActionRead] {
+            let decision = authorizer.decide(&alice, action, &ResourceRef::Platform);
+            assert!(decision.allowed, "{action}: {decision:?}");
+            assert_eq!(decision.policies, vec!["signed-in-may-read"]);
+        }
+
+        // A task is its creator's; reading it is not reading the platform.
+        let own = task("user:default/alice");
+        let other = task("user:default/bob");
+        for action in [Action::ScaffolderTaskRead, Action::ScaffolderTaskCancel] {
+            let decision = authorizer.decide(&alice, action, &own);
+            assert!(decision.allowed, "{action}: {decision:?}");
+            assert_eq!(
+                decision.policies,
+                vec!["creators-may-read-and-cancel-their-tasks"]
+            );
+            let decision = authorizer.decide(&alice, action, &other);
+            assert!(!decision.allowed, "{action}: {decision:?}");
+            assert!(decision.policies.is_empty(), "{decision:?}");
+            assert!(decision.errors.is_empty(), "{decision:?}");
+            // A task whose creator is not known yet is nobody's.
+            assert!(!authorizer.decide(&alice, action, &task("")).allowed);
+            assert!(!authorizer.decide(&ci, action, &own).allowed);
+            let decision = authorizer.decide(&admin, action, &other);
+            assert!(decision.allowed, "{action}: {decision:?}");
+            assert_eq!(decision.policies, vec!["admins-may-do-everything"]);
+        }
+        // The creator's check compares whole principal references.
+        let alice_in_ops = principal("user:ops/alice", &[]);
+        assert!(
+            !authorizer
+                .decide(&alice_in_ops, Action::ScaffolderTaskRead, &own)
+                .allowed
+        );
+        // Everything else the defaults gave before still holds.
+        assert!(
+            authorizer
+                .decide(&alice, Action::AuditRead, &ResourceRef::Platform)
+                .allowed
+        );
+        assert!(
+            authorizer
+                .decide(
+                    &alice,
+                    Action::TokenRead,
+                    &ResourceRef::Token {
+                        id: "abc".into(),
+                        principal: "user:default/bob".into(),
+                    }
+                )
+                .allowed
+        );
+        assert!(
+            authorizer
+                .decide(
+                    &alice,
+                    Action::CatalogEntityRead,
+                    &catalog_entity("group:default/team-b", "production", &[])
+                )
+                .allowed
+        );
+    }
+
+    #[test]
+    fn task_policies_see_the_creator_and_the_template() {
+        let authorizer = authorizer(
+            r#"@id("python-tasks") permit (principal in Pave::Group::"default/python", action == Pave::Action::"scaffolder.task.read", resource is Pave::Task)
+                 when { resource.template == "template:default/python-service" && resource.createdBy like "user:default/*" };"#,
+        );
+        let pythonista = principal("user:default/carol", &["group:default/python"]);
+        let decision = authorizer.decide(
+            &pythonista,
+            Action::ScaffolderTaskRead,
+            &task("user:default/alice"),
+        );
+        assert!(decision.allowed, "{decision:?}");
+        assert_eq!(decision.policies, vec!["python-tasks"]);
+        assert!(
+            !authorizer
+                .decide(&pythonista, Action::ScaffolderTaskRead, &task("service:ci"))
+                .allowed
+        );
+    }
+
+    #[test]
+    fn a_forbid_keeps_experimental_templates_from_running() {
+        let authorizer = authorizer(&format!(
+            "{}\n{}",
+            policy::DEFAULT_POLICIES,
+            r#"@id("no-experimental-templates")
+               forbid (principal, action == Pave::Action::"scaffolder.template.run", resource is Pave::Entity)
+                 when { resource.tags.contains("experimental") };"#
+        ));
+        let alice = principal("user:default/alice", &["group:default/team-a"]);
+        let admin = principal("user:default/admin", &["group:default/admins"]);
+        let run = Action::ScaffolderTemplateRun;
+        let stable = template("python-service", &["python", "recommended"]);
+        let experimental = template("rust-service", &["rust", "experimental"]);
+        let decision = authorizer.decide(&alice, run, &stable);
+        assert!(decision.allowed, "{decision:?}");
+        let decision = authorizer.decide(&alice, run, &experimental);
+        assert!(!decision.allowed);
+        assert_eq!(decision.policies, vec!["no-experimental-templates"]);
+        // A forbid beats every permit, the admins' too.
+        let decision = authorizer.decide(&admin, run, &experimental);
+        assert!(!decision.allowed);
+        assert_eq!(decision.policies, vec!["no-experimental-templates"]);
+        // The platform-level check knows no template; the per-entity one decides.
+        assert!(
+            authorizer
+                .decide(&alice, run, &ResourceRef::Platform)
+                .allowed
+        );
+        assert_eq!(authorizer.uniform_entity_decision(&alice, run), None);
+        // Platform has no tags, so the forbid must say `resource is Pave::Entity`:
+        // without it, strict validation refuses the policy and says why.
+        let unscoped = r#"forbid (principal, action == Pave::Action::"scaffolder.template.run", resource) when { resource.tags.contains("experimental") };"#;
+        let message = policy::compile(unscoped, &policy::schema().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("attribute `tags` on entity type `Pave::Platform` not found"),
+            "{message}"
+        );
+        // Dry runs of inline templates are a separate action.
+        assert!(
+            authorizer
+                .decide(
+                    &alice,
+                    Action::ScaffolderTemplateDryrun,
+                    &ResourceRef::Platform
+                )
+                .allowed
+        );
+    }
+
+    #[test]
+    fn templates_can_be_kept_to_their_owners_by_name() {
+        let authorizer = authorizer(
+            r#"@id("run-templates") permit (principal, action == Pave::Action::"scaffolder.template.run", resource is Pave::Entity)
+                 when { resource.kind == "template" && (resource.name != "prod-database" || context.isOwner) };"#,
+        );
+        let alice = principal("user:default/alice", &["group:default/team-a"]);
+        let platform_team = principal("user:default/pat", &["group:default/platform"]);
+        let run = Action::ScaffolderTemplateRun;
+        assert!(
+            authorizer
+                .decide(&alice, run, &template("python-service", &[]))
+                .allowed
+        );
+        assert!(
+            !authorizer
+                .decide(&alice, run, &template("prod-database", &[]))
+                .allowed
+        );
+        assert!(
+            authorizer
+                .decide(&platform_team, run, &template("prod-database", &[]))
+                .allowed
+        );
+    }
+
+    #[test]
+    fn signed_in_reads_stay_uniform_for_catalog_entities_but_not_for_tasks() {
+        let defaults = authorizer(policy::DEFAULT_POLICIES);
+        let alice = principal("user:default/alice", &["group:default/team-a"]);
+        // Catalog lists rely on this: no per-entity decisions for plain readers.
+        assert_eq!(
+            defaults.uniform_entity_decision(&alice, Action::CatalogEntityRead),
+            Some(true)
+        );
+        assert_eq!(
+            defaults.uniform_entity_decision(&alice, Action::ScaffolderTemplateRun),
+            Some(true)
+        );
+        // The read policy is scoped to the platform, which tasks are not in.
+        let decision = defaults.decide(
+            &alice,
+            Action::ScaffolderTaskRead,
+            &task("user:default/bob"),
+        );
+        assert!(!decision.allowed);
+        assert!(
+            !decision
+                .policies
+                .contains(&"signed-in-may-read".to_string())
+        );
+    }
+
+    #[test]
+    fn task_actions_need_a_task() {
+        let authorizer = authorizer(policy::DEFAULT_POLICIES);
+        let admin = principal("user:admin", &["admins"]);
+        for action in [Action::ScaffolderTaskRead, Action::ScaffolderTaskCancel] {
+            assert_eq!(action.resource_kind(), ResourceKind::Task);
+            for resource in [
+                ResourceRef::Platform,
+                template("python-service", &[]),
+                ResourceRef::Token {
+                    id: "t-1".into(),
+                    principal: String::new(),
+                },
+            ] {
+                let decision = authorizer.decide(&admin, action, &resource);
+                assert!(!decision.allowed, "{action} on {resource}");
+                assert!(
+                    decision.errors[0].contains(&format!(
+                        "the action `{action}` applies to a Task resource, not `{resource}`"
+                    )),
+                    "{decision:?}"
+                );
+            }
+        }
+        // And the other way round: a task is not the platform.
+        let decision = authorizer.decide(&admin, Action::ScaffolderTaskList, &task(""));
+        assert!(!decision.allowed);
+        assert!(
+            decision.errors[0].contains("applies to a Platform resource, not `task:t-1`"),
+            "{decision:?}"
+        );
+        let decision = authorizer.decide(&admin, Action::ScaffolderTemplateRun, &task(""));
+        assert!(!decision.allowed);
+        assert!(!decision.errors.is_empty());
+    }
+
     #[test]
     fn every_action_is_in_the_schema_and_nothing_else_is() {
         let schema = policy::schema().unwrap();
@@ -668,5 +985,23 @@ mod tests {
                 .unwrap_err()
                 .contains("token:ID")
         );
+    }
+
+    #[test]
+    fn tasks_parse_from_text_and_display_back() {
+        let parsed = ResourceRef::parse("task:0f3a-42").unwrap();
+        assert_eq!(
+            parsed,
+            ResourceRef::Task {
+                id: "0f3a-42".into(),
+                created_by: String::new(),
+                template: String::new(),
+            }
+        );
+        assert_eq!(parsed.kind(), ResourceKind::Task);
+        assert_eq!(parsed.to_string(), "task:0f3a-42");
+        assert_eq!(task("user:default/alice").to_string(), "task:t-1");
+        let message = ResourceRef::parse("task:").unwrap_err();
+        assert!(message.contains("task:ID"), "{message}");
     }
 }

@@ -171,6 +171,8 @@ impl Access {
     }
 
     /// Fills in what Cedar needs to know about a resource (a token's owner).
+    /// Catalog entities and scaffolder tasks come back as given: whoever
+    /// knows the catalog, or the tasks, fills in their attributes.
     pub async fn resolve(&self, resource: ResourceRef) -> Result<ResourceRef, AccessError> {
         match resource {
             ResourceRef::Token { id, .. } => {

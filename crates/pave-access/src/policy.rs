@@ -188,6 +188,8 @@ mod tests {
         let ids: Vec<String> = set.policies().map(|p| p.id().to_string()).collect();
         assert!(ids.contains(&"admins-may-do-everything".to_string()));
         assert!(ids.contains(&"signed-in-may-read".to_string()));
+        assert!(ids.contains(&"signed-in-may-use-templates".to_string()));
+        assert!(ids.contains(&"creators-may-read-and-cancel-their-tasks".to_string()));
     }
 
     #[test]

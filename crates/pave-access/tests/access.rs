@@ -492,3 +492,60 @@ async fn sessions_resume_end_and_die_with_their_token() {
         Err(AuthenticationError::SessionExpired)
     ));
 }
+
+/// The seeded defaults: anyone may run templates, a task is its creator's
+/// (and the admins'), and resolving a task leaves it to the scaffolder.
+#[tokio::test]
+async fn seeded_defaults_keep_tasks_to_their_creators() {
+    let (_database, access) = open().await;
+    let alice =
+        pave_access::Principal::parse("user:default/alice", &["group:default/team-a".to_string()])
+            .unwrap();
+    let admin =
+        pave_access::Principal::parse("user:default/admin", &["admins".to_string()]).unwrap();
+    assert!(
+        access
+            .decide(
+                &alice,
+                Action::ScaffolderTemplateRun,
+                &ResourceRef::Platform
+            )
+            .allowed
+    );
+    assert!(
+        access
+            .decide(&alice, Action::ScaffolderTaskList, &ResourceRef::Platform)
+            .allowed
+    );
+    let parsed = ResourceRef::parse("task:abc").unwrap();
+    let resolved = access.resolve(parsed.clone()).await.unwrap();
+    assert_eq!(resolved, parsed);
+    let task = |created_by: &str| ResourceRef::Task {
+        id: "abc".into(),
+        created_by: created_by.into(),
+        template: "template:default/python-service".into(),
+    };
+    for action in [Action::ScaffolderTaskRead, Action::ScaffolderTaskCancel] {
+        assert!(
+            access
+                .decide(&alice, action, &task("user:default/alice"))
+                .allowed
+        );
+        assert!(
+            !access
+                .decide(&alice, action, &task("user:default/bob"))
+                .allowed
+        );
+        assert!(
+            access
+                .decide(&admin, action, &task("user:default/bob"))
+                .allowed
+        );
+    }
+    assert_eq!(
+        access
+            .authorizer()
+            .uniform_entity_decision(&alice, Action::CatalogEntityRead),
+        Some(true)
+    );
+}
