@@ -77,6 +77,12 @@ pub(crate) struct Request<'a> {
     pub(crate) remote: &'a Remote,
     /// Passed as `--git-dir`, so git never searches parent directories.
     pub(crate) git_dir: Option<&'a Path>,
+    /// Passed as `--work-tree`: the files `git add` reads when publishing.
+    pub(crate) work_tree: Option<&'a Path>,
+    /// Extra `-c` settings (e.g. the committer identity). They are given
+    /// before the hardening settings, and git lets the last one win, so they
+    /// can never weaken it.
+    pub(crate) config: Vec<OsString>,
     pub(crate) args: Vec<OsString>,
     pub(crate) stdin: Option<Vec<u8>>,
     pub(crate) max_stdout: usize,
@@ -87,6 +93,8 @@ impl<'a> Request<'a> {
         Request {
             remote,
             git_dir,
+            work_tree: None,
+            config: Vec::new(),
             args: Vec::new(),
             stdin: None,
             max_stdout: 1024 * 1024,
@@ -105,6 +113,17 @@ impl<'a> Request<'a> {
     {
         self.args
             .extend(args.into_iter().map(|arg| arg.as_ref().to_os_string()));
+        self
+    }
+
+    pub(crate) fn work_tree(mut self, work_tree: &'a Path) -> Request<'a> {
+        self.work_tree = Some(work_tree);
+        self
+    }
+
+    /// Adds a `-c name=value` setting, which cannot override the hardening.
+    pub(crate) fn config(mut self, setting: impl AsRef<OsStr>) -> Request<'a> {
+        self.config.push(setting.as_ref().to_os_string());
         self
     }
 
@@ -266,6 +285,10 @@ impl GitRunner {
             .env("GIT_NO_LAZY_FETCH", "1")
             .env("LC_ALL", "C")
             .env("LANG", "C");
+        // Before HARDENING: for a repeated single-valued key the last `-c` wins.
+        for setting in &request.config {
+            command.arg("-c").arg(setting);
+        }
         for setting in HARDENING {
             command.arg("-c").arg(setting);
         }
@@ -275,6 +298,11 @@ impl GitRunner {
         if let Some(git_dir) = request.git_dir {
             let mut flag = OsString::from("--git-dir=");
             flag.push(git_dir.as_os_str());
+            command.arg(flag);
+        }
+        if let Some(work_tree) = request.work_tree {
+            let mut flag = OsString::from("--work-tree=");
+            flag.push(work_tree.as_os_str());
             command.arg(flag);
         }
         command

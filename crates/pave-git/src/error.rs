@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// What went wrong while reading from a git repository.
+/// What went wrong while reading from, publishing to or hosting a git repository.
 ///
 /// Every message names what failed, for which remote, ref or path, and what to
 /// do about it. User input is printed with `{:?}` so control characters in a
@@ -15,7 +15,7 @@ pub enum GitError {
 
     /// The remote uses a transport Pave refuses (ssh, ext::, plain paths, ...).
     #[error(
-        "git remote {url:?} is not allowed: {reason}; Pave reads only file:///… and https://… \
+        "git remote {url:?} is not allowed: {reason}; Pave uses only file:///… and https://… \
          remotes (http:// only on 127.0.0.1 or localhost)"
     )]
     UnsupportedScheme { url: String, reason: String },
@@ -110,9 +110,68 @@ pub enum GitError {
         mirror: PathBuf,
     },
 
-    /// A local file operation (cache directory, mirror) failed.
+    /// Text given for a commit or a hosted repository (author, message,
+    /// owner, name, description) is not acceptable.
+    #[error("invalid {field} {value:?}: {reason}")]
+    InvalidInput {
+        /// What the value is, e.g. "author email" or "repository name".
+        field: &'static str,
+        /// The value, cut short if long.
+        value: String,
+        /// Why, and what is allowed.
+        reason: String,
+    },
+
+    /// The directory to publish is missing or has no files.
+    #[error("nothing to publish: {directory:?} {reason}")]
+    NothingToPublish {
+        directory: PathBuf,
+        /// E.g. "has no files; …" or "does not exist; …".
+        reason: &'static str,
+    },
+
+    /// The branch to publish already exists in the remote; Pave never
+    /// overwrites history.
     #[error(
-        "could not {action} {path:?}: {source}; check the permissions and free space of the git cache directory"
+        "git remote {remote:?} already has a branch {branch:?}, and Pave never overwrites \
+         existing history; choose another repository or another branch name"
+    )]
+    BranchExists { remote: String, branch: String },
+
+    /// The remote refused the push (permissions, credentials, a server rule).
+    #[error(
+        "git remote {remote:?} refused branch {branch:?}: {detail}; check that the repository \
+         accepts pushes without credentials (Pave sends none) and that no server rule rejects it"
+    )]
+    PushRejected {
+        remote: String,
+        branch: String,
+        detail: String,
+    },
+
+    /// Git failed while building the commit to publish, or the repository to host.
+    #[error(
+        "`git {operation}` failed for {directory:?} (exit {status}): {detail}; check that every \
+         file in it is readable and that the disk has free space"
+    )]
+    PublishFailed {
+        operation: String,
+        status: String,
+        detail: String,
+        directory: PathBuf,
+    },
+
+    /// Pave already hosts a repository with this owner and name.
+    #[error(
+        "Pave's git hosting already has {owner}/{name}, and it never replaces a repository; pick \
+         another name"
+    )]
+    RepositoryExists { owner: String, name: String },
+
+    /// A local file operation (cache directory, mirror, hosting directory) failed.
+    #[error(
+        "could not {action} {path:?}: {source}; check the permissions of that location and the \
+         free space on its disk"
     )]
     Io {
         action: &'static str,
@@ -125,6 +184,11 @@ pub enum GitError {
 impl GitError {
     /// True for failures that may go away by themselves (network, slow
     /// remote), so a caller such as a refresh loop may retry later.
+    ///
+    /// A refused push is not transient: the remote was reachable (Pave lists
+    /// its branches first) and said no, which a retry does not change. A
+    /// publish that timed out may have been pushed after all; retrying it
+    /// then fails with [`GitError::BranchExists`] rather than pushing twice.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,

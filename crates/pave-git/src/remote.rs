@@ -7,6 +7,9 @@
 //! loopback interface (for tests and local mirrors), and this module is the
 //! one place that decides it.
 
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
 use crate::error::GitError;
 
 /// A remote URL that passed [`Remote::parse`].
@@ -109,6 +112,22 @@ impl Remote {
     }
 }
 
+/// The `file://` URL of an absolute local path. Every byte other than
+/// letters, digits, `-._~` and `/` is percent-encoded: git decodes `%XX` in
+/// file URLs, so a directory named `50%41` must be written `50%2541`, and
+/// encoding spaces, '?' and '#' lets [`Remote::parse`] accept such paths.
+pub(crate) fn file_url(path: &Path) -> String {
+    let mut url = String::from("file://");
+    for &byte in path.as_os_str().as_bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            url.push(char::from(byte));
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    url
+}
+
 /// `file://` must be followed by an absolute path (empty host), so the URL
 /// cannot name another machine, and must not wander with `..`.
 fn check_file_path(rest: &str) -> Result<(), String> {
@@ -188,7 +207,7 @@ fn is_loopback(host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{Remote, Transport};
+    use super::{Remote, Transport, file_url};
     use crate::error::GitError;
 
     #[test]
@@ -256,5 +275,17 @@ mod tests {
                 Err(other) => panic!("{url:?}: unexpected error {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn file_urls_encode_what_git_would_decode_or_pave_refuse() {
+        let path = std::path::Path::new("/srv/my data/50%41/a#b?c/r.git");
+        let url = file_url(path);
+        assert_eq!(url, "file:///srv/my%20data/50%2541/a%23b%3Fc/r.git");
+        assert!(Remote::parse(&url).is_ok(), "{url}");
+        assert_eq!(
+            file_url(std::path::Path::new("/srv/git/o/r.git")),
+            "file:///srv/git/o/r.git"
+        );
     }
 }

@@ -126,3 +126,27 @@ async fn too_much_output_stops_git() {
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn extra_config_cannot_override_the_hardening() {
+    let (_home, runner) = runner(Duration::from_secs(30));
+    let remote = remote();
+    let request = Request::new(&remote, None)
+        .config("core.hooksPath=/tmp/hooks")
+        .config("user.name=Someone")
+        .args(["config", "--get-all", "core.hooksPath"]);
+    let output = runner
+        .run(request)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    // Both are on the command line; git uses the last one, the hardening's.
+    assert_eq!(output.stdout_text(), "/tmp/hooks\n/dev/null\n");
+    let request = Request::new(&remote, None)
+        .config("core.hooksPath=/tmp/hooks")
+        .args(["config", "--get", "core.hooksPath"]);
+    let output = runner
+        .run(request)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(output.stdout_text(), "/dev/null\n");
+}
