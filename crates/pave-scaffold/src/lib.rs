@@ -24,6 +24,8 @@ mod filters;
 pub mod limits;
 mod model;
 mod parse;
+pub mod run;
+pub mod tasks;
 mod text;
 mod values;
 mod workspace;
@@ -38,6 +40,10 @@ pub use model::{
     Template, TemplateError,
 };
 pub use parse::parse_template;
+pub use run::{
+    Masker, Run, RunError, RunEvent, RunObserver, RunOutput, StepStatus, missing_actions,
+    missing_actions_message, render_output, run_template,
+};
 pub use text::{TextOptions, render_text};
 pub use values::{ValueProblem, validate_values, with_defaults};
 pub use workspace::{Workspace, WorkspaceError};

@@ -36,6 +36,12 @@ const STEPS: &[Step] = &[
         include_str!("../migrations/sqlite/0004_sessions.sql"),
         include_str!("../migrations/postgres/0004_sessions.sql"),
     ),
+    (
+        5,
+        "scaffolder tasks",
+        include_str!("../migrations/sqlite/0005_scaffolder.sql"),
+        include_str!("../migrations/postgres/0005_scaffolder.sql"),
+    ),
 ];
 
 /// How many migrations the schema has; `/readyz` and tests use it.

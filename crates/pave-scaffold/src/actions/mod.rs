@@ -11,6 +11,8 @@
 //! skeletons are small, and it keeps the confinement checks and the IO in one
 //! straight line of code. Run tasks on a multi-threaded runtime.
 
+mod catalog_register;
+mod catalog_write;
 mod debug_log;
 mod debug_wait;
 mod error;
@@ -21,6 +23,7 @@ mod fetch_template_file;
 mod files;
 mod fs_delete;
 mod fs_rename;
+mod publish_git;
 #[cfg(test)]
 mod test_support;
 
@@ -34,6 +37,8 @@ use tokio::sync::watch;
 
 use crate::workspace::Workspace;
 
+pub use catalog_register::CatalogRegister;
+pub use catalog_write::CatalogWrite;
 pub use debug_log::DebugLog;
 pub use debug_wait::{DebugWait, MAX_WAIT};
 pub use error::{ActionError, InputProblem};
@@ -43,6 +48,7 @@ pub use fetch_template::FetchTemplate;
 pub use fetch_template_file::FetchTemplateFile;
 pub use fs_delete::FsDelete;
 pub use fs_rename::FsRename;
+pub use publish_git::{PAVE_HOST, PublishGit, PublishSettings};
 
 /// What [`Action::run`] returns: the action's output object, or why it failed.
 pub type ActionFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, ActionError>> + Send + 'a>>;
@@ -131,6 +137,8 @@ pub struct ActionContext<'a> {
     pub cancellation: Cancellation,
     /// Receives the step's log lines.
     pub logger: &'a mut dyn ActionLogger,
+    /// Who runs the task (`publish:git` makes them the commit's author).
+    pub user: Option<crate::expression::UserContext>,
 }
 
 impl<'a> ActionContext<'a> {
@@ -143,6 +151,7 @@ impl<'a> ActionContext<'a> {
             dry_run: false,
             cancellation: Cancellation::new(),
             logger,
+            user: None,
         }
     }
 
