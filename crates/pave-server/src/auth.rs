@@ -145,17 +145,15 @@ pub async fn gate(
 
     let resource = match action.resource_kind() {
         ResourceKind::Platform | ResourceKind::Entity => ResourceRef::Platform,
-        ResourceKind::Token => {
-            let id = path_params
-                .iter()
-                .find(|(name, _)| *name == "id")
-                .map(|(_, value)| value.to_string())
-                .unwrap_or_default();
-            ResourceRef::Token {
-                id,
-                principal: String::new(),
-            }
-        }
+        ResourceKind::Token => ResourceRef::Token {
+            id: path_id(&path_params),
+            principal: String::new(),
+        },
+        ResourceKind::Task => ResourceRef::Task {
+            id: path_id(&path_params),
+            created_by: String::new(),
+            template: String::new(),
+        },
     };
 
     let principal = match bearer(request.headers()) {
@@ -185,6 +183,7 @@ pub async fn gate(
         Ok(resource) => resource,
         Err(error) => return ApiError::from(error).into_response(),
     };
+    let resource = with_task_attributes(&state, resource).await;
     // Actions on catalog entities are decided per entity by their handlers
     // (a list shows what the caller may read; a change checks its entity);
     // a platform-level answer here would be wrong for owners.
@@ -228,4 +227,34 @@ pub async fn gate(
         .await;
     }
     response
+}
+
+/// The `{id}` path parameter, or "" when the route has none.
+fn path_id(path_params: &RawPathParams) -> String {
+    path_params
+        .iter()
+        .find(|(name, _)| *name == "id")
+        .map(|(_, value)| value.to_string())
+        .unwrap_or_default()
+}
+
+/// Fills in who created a task and from which template, so policies can
+/// decide on them. An unknown task keeps empty attributes: only those who
+/// may act on any task get past the gate, and the handler answers 404.
+async fn with_task_attributes(state: &AppState, resource: ResourceRef) -> ResourceRef {
+    match resource {
+        ResourceRef::Task { id, .. } => match state.scaffolder.task(&id).await {
+            Ok(task) => ResourceRef::Task {
+                id,
+                created_by: task.created_by,
+                template: task.template_ref,
+            },
+            Err(_) => ResourceRef::Task {
+                id,
+                created_by: String::new(),
+                template: String::new(),
+            },
+        },
+        other => other,
+    }
 }

@@ -28,6 +28,7 @@ use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pave_access::Access;
 use pave_catalog::Catalog;
+use pave_scaffold::tasks::Scaffolder;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -69,12 +70,14 @@ pub enum ServerError {
 pub fn app(
     access: Arc<Access>,
     catalog: Arc<Catalog>,
+    scaffolder: Scaffolder,
     options: &ServerOptions,
 ) -> Result<(Router, AppState), ServerError> {
     let metrics = metrics::handle().map_err(ServerError::Metrics)?;
     let mut state = AppState {
         access,
         catalog,
+        scaffolder,
         metrics,
         routes: Arc::new(routes::RouteTable::declared()),
         openapi: Arc::new(String::new()),
@@ -143,13 +146,22 @@ pub async fn serve(
     listener: TcpListener,
     access: Arc<Access>,
     catalog: Arc<Catalog>,
+    scaffolder: Scaffolder,
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let (router, _) = app(Arc::clone(&access), Arc::clone(&catalog), &options)?;
+    let (router, _) = app(
+        Arc::clone(&access),
+        Arc::clone(&catalog),
+        scaffolder.clone(),
+        &options,
+    )?;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let catalog_stop = stop_rx.clone();
     let cataloguer = tokio::spawn(async move { catalog.run_refresh_loop(catalog_stop).await });
+    let scaffolder_stop = stop_rx.clone();
+    let task_keeper =
+        tokio::spawn(async move { scaffolder.run_maintenance_loop(scaffolder_stop).await });
     let refresher = tokio::spawn(async move {
         let mut ticker = tokio::time::interval(options.policy_refresh);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -172,5 +184,6 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     let _ = refresher.await;
     let _ = cataloguer.await;
+    let _ = task_keeper.await;
     result.map_err(ServerError::from)
 }

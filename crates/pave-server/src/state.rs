@@ -14,6 +14,7 @@ use crate::routes::RouteTable;
 pub struct AppState {
     pub access: Arc<Access>,
     pub catalog: Arc<Catalog>,
+    pub scaffolder: pave_scaffold::tasks::Scaffolder,
     pub metrics: PrometheusHandle,
     pub routes: Arc<RouteTable>,
     pub openapi: Arc<String>,

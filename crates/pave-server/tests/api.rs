@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use pave_access::{Access, Actor, AuditFilter, GroupRef, NewToken, Outcome, PrincipalRef};
 use pave_catalog::{Catalog, CatalogConfig, OrphanStrategy};
+use pave_scaffold::tasks::{Scaffolder, ScaffolderConfig};
 use pave_server::ServerOptions;
 use pave_server::routes::{DECLARED, PUBLIC};
 use pave_store::testing::TestDatabase;
@@ -31,14 +32,15 @@ impl TestServer {
         let database = TestDatabase::create().await.unwrap();
         let store = database.open().await.unwrap();
         let access = Arc::new(Access::open(store.clone()).await.unwrap());
-        let catalog = test_catalog(store);
+        let catalog = test_catalog(store.clone());
+        let scaffolder = test_scaffolder(store, &catalog);
         let admin = access.bootstrap().await.unwrap().unwrap().token;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = Arc::clone(&access);
         let task = tokio::spawn(async move {
-            pave_server::serve(listener, served, catalog, options, async {
+            pave_server::serve(listener, served, catalog, scaffolder, options, async {
                 let _ = stopped.await;
             })
             .await
@@ -121,6 +123,11 @@ fn test_catalog(store: pave_store::Store) -> Arc<Catalog> {
     ))
 }
 
+fn test_scaffolder(store: pave_store::Store, catalog: &Arc<Catalog>) -> Scaffolder {
+    let data = std::env::temp_dir().join(format!("pave-test-data-{}", uuid::Uuid::new_v4()));
+    Scaffolder::new(store, Arc::clone(catalog), ScaffolderConfig::under(&data))
+}
+
 /// A real path for a route template.
 fn concrete(path: &str, token_id: &str) -> String {
     path.replace("{id}", token_id)
@@ -152,6 +159,8 @@ fn body_for(method: &Method, path: &str) -> Option<Value> {
         }
         ("POST", "/api/catalog/refresh") => Some(json!({"entityRef": "component:default/x"})),
         ("POST", "/api/catalog/validate-entity") => Some(json!({"entity": {}})),
+        ("POST", "/api/scaffolder/v2/tasks") => Some(json!({"templateRef": "template:default/x"})),
+        ("POST", "/api/scaffolder/v2/dry-run") => Some(json!({"template": {}})),
         _ => None,
     }
 }
@@ -161,8 +170,10 @@ async fn every_route_declares_an_action_or_is_public() {
     let database = TestDatabase::create().await.unwrap();
     let store = database.open().await.unwrap();
     let access = Arc::new(Access::open(store.clone()).await.unwrap());
+    let catalog = test_catalog(store.clone());
+    let scaffolder = test_scaffolder(store, &catalog);
     let (_, state) =
-        pave_server::app(access, test_catalog(store), &ServerOptions::default()).unwrap();
+        pave_server::app(access, catalog, scaffolder, &ServerOptions::default()).unwrap();
     let document: Value = serde_json::from_str(&state.openapi).unwrap();
     let mut described = Vec::new();
     for (path, item) in document["paths"].as_object().unwrap() {

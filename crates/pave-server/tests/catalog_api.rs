@@ -36,6 +36,11 @@ async fn start() -> Server {
             cache_dir: cache.path().to_path_buf(),
         },
     ));
+    let scaffolder = pave_scaffold::tasks::Scaffolder::new(
+        catalog.store().clone(),
+        Arc::clone(&catalog),
+        pave_scaffold::tasks::ScaffolderConfig::under(&cache.path().join("data")),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -43,6 +48,7 @@ async fn start() -> Server {
             listener,
             access,
             catalog,
+            scaffolder,
             ServerOptions::default(),
             std::future::pending(),
         )

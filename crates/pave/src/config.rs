@@ -31,6 +31,15 @@ struct FileConfig {
     log: Option<LogSection>,
     server: Option<ServerSection>,
     catalog: Option<CatalogSection>,
+    scaffolder: Option<ScaffolderSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ScaffolderSection {
+    /// Directories under which `publish:git` may push to `file://` remotes.
+    #[serde(default)]
+    file_push_roots: Vec<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,6 +115,8 @@ pub struct Config {
     pub catalog_allowed_kinds: Option<Vec<String>>,
     pub catalog_orphan_strategy: OrphanStrategy,
     pub catalog_refresh: Duration,
+    /// `scaffolder.filePushRoots`, made absolute.
+    pub scaffolder_file_push_roots: Vec<PathBuf>,
 }
 
 /// What the command line says, which wins over file and environment.
@@ -225,7 +236,19 @@ impl Config {
         let log = file.log.unwrap_or_default();
         let server = file.server.unwrap_or_default();
         let catalog = file.catalog.unwrap_or_default();
+        let scaffolder = file.scaffolder.unwrap_or_default();
         let base = file_directory.clone();
+        let scaffolder_file_push_roots = scaffolder
+            .file_push_roots
+            .into_iter()
+            .map(|root| {
+                if root.is_absolute() {
+                    root
+                } else {
+                    base.join(root)
+                }
+            })
+            .collect();
         let catalog_locations = catalog
             .locations
             .into_iter()
@@ -324,6 +347,7 @@ impl Config {
                 .or(catalog.refresh_interval_seconds)
                 .unwrap_or(120),
             ),
+            scaffolder_file_push_roots,
         };
         if config.catalog_refresh.is_zero() {
             return Err(ConfigError::Invalid {

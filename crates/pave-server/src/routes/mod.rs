@@ -9,6 +9,7 @@ mod audit;
 pub(crate) mod catalog;
 mod health;
 mod policies;
+mod scaffolder;
 mod server;
 mod tokens;
 
@@ -101,6 +102,51 @@ pub const DECLARED: &[(&str, &str, Action)] = &[
     ("GET", "/api/v1/search", Action::CatalogEntityRead),
     ("GET", "/api/v1/audit", Action::AuditRead),
     ("GET", "/api/v1/audit/verify", Action::AuditVerify),
+    (
+        "GET",
+        "/api/scaffolder/v2/actions",
+        Action::ScaffolderActionRead,
+    ),
+    (
+        "GET",
+        "/api/scaffolder/v2/templates/{namespace}/{kind}/{name}/parameter-schema",
+        Action::CatalogEntityRead,
+    ),
+    (
+        "POST",
+        "/api/scaffolder/v2/tasks",
+        Action::ScaffolderTemplateRun,
+    ),
+    (
+        "GET",
+        "/api/scaffolder/v2/tasks",
+        Action::ScaffolderTaskList,
+    ),
+    (
+        "GET",
+        "/api/scaffolder/v2/tasks/{id}",
+        Action::ScaffolderTaskRead,
+    ),
+    (
+        "GET",
+        "/api/scaffolder/v2/tasks/{id}/events",
+        Action::ScaffolderTaskRead,
+    ),
+    (
+        "GET",
+        "/api/scaffolder/v2/tasks/{id}/eventstream",
+        Action::ScaffolderTaskRead,
+    ),
+    (
+        "POST",
+        "/api/scaffolder/v2/tasks/{id}/cancel",
+        Action::ScaffolderTaskCancel,
+    ),
+    (
+        "POST",
+        "/api/scaffolder/v2/dry-run",
+        Action::ScaffolderTemplateDryrun,
+    ),
 ];
 
 /// Looks up the action a (method, route) pair declares.
@@ -178,6 +224,14 @@ fn gated() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::search))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
+        .routes(routes!(scaffolder::actions))
+        .routes(routes!(scaffolder::parameter_schema))
+        .routes(routes!(scaffolder::create_task, scaffolder::list_tasks))
+        .routes(routes!(scaffolder::task))
+        .routes(routes!(scaffolder::events))
+        .routes(routes!(scaffolder::event_stream))
+        .routes(routes!(scaffolder::cancel))
+        .routes(routes!(scaffolder::dry_run))
 }
 
 fn public() -> OpenApiRouter<AppState> {

@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use pave_access::Access;
 use pave_catalog::{Catalog, CatalogConfig, LocationSpec, OrphanStrategy};
 use pave_catalog_model::Rules;
+use pave_scaffold::tasks::{Scaffolder, ScaffolderConfig};
 use pave_server::ServerOptions;
 use pave_store::{ConnectOptions, Store};
 use tokio::net::TcpListener;
@@ -113,6 +114,21 @@ pub async fn run(config: Config, embedded: bool) -> anyhow::Result<()> {
         },
     ));
     catalog.sync_config_locations().await?;
+    let scaffolder = Scaffolder::new(
+        store.clone(),
+        Arc::clone(&catalog),
+        ScaffolderConfig {
+            file_push_roots: config.scaffolder_file_push_roots.clone(),
+            ..ScaffolderConfig::under(&data_dir)
+        },
+    );
+    let interrupted = scaffolder.recover().await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            tasks = interrupted,
+            "template tasks were interrupted by the last stop and are marked failed"
+        );
+    }
     let bootstrap = access.bootstrap().await?;
 
     let url = format!("http://{address}");
@@ -163,6 +179,7 @@ pub async fn run(config: Config, embedded: bool) -> anyhow::Result<()> {
         listener,
         Arc::clone(&access),
         catalog,
+        scaffolder,
         options,
         shutdown_signal(),
     )
