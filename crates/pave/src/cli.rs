@@ -83,6 +83,9 @@ pub struct UpArgs {
     /// A catalog file or glob to read (repeatable), such as ./catalog-info.yaml.
     #[arg(long = "location")]
     pub locations: Vec<PathBuf>,
+    /// Start without the demo content (the golden-path templates).
+    #[arg(long)]
+    pub no_demo: bool,
 }
 
 #[derive(Debug, Args)]

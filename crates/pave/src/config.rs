@@ -40,6 +40,8 @@ struct ScaffolderSection {
     /// Directories under which `publish:git` may push to `file://` remotes.
     #[serde(default)]
     file_push_roots: Vec<PathBuf>,
+    /// Register the golden paths shipped with Pave (default true).
+    golden_paths: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,6 +119,8 @@ pub struct Config {
     pub catalog_refresh: Duration,
     /// `scaffolder.filePushRoots`, made absolute.
     pub scaffolder_file_push_roots: Vec<PathBuf>,
+    /// Whether the golden paths shipped with Pave are registered.
+    pub golden_paths: bool,
 }
 
 /// What the command line says, which wins over file and environment.
@@ -127,6 +131,8 @@ pub struct Overrides {
     pub log_format: Option<LogFormat>,
     /// Extra catalog locations (`pave up --location`), relative to the working directory.
     pub catalog_locations: Vec<CatalogLocation>,
+    /// `pave up --no-demo`: leave out the golden paths.
+    pub no_demo: bool,
 }
 
 /// Why configuration could not be read.
@@ -238,6 +244,7 @@ impl Config {
         let catalog = file.catalog.unwrap_or_default();
         let scaffolder = file.scaffolder.unwrap_or_default();
         let base = file_directory.clone();
+        let golden_paths = !overrides.no_demo && scaffolder.golden_paths.unwrap_or(true);
         let scaffolder_file_push_roots = scaffolder
             .file_push_roots
             .into_iter()
@@ -348,6 +355,7 @@ impl Config {
                 .unwrap_or(120),
             ),
             scaffolder_file_push_roots,
+            golden_paths,
         };
         if config.catalog_refresh.is_zero() {
             return Err(ConfigError::Invalid {

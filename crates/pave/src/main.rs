@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod commands;
 mod config;
+mod golden_paths;
 mod output;
 
 use std::process::ExitCode;
@@ -76,6 +77,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             target: path.display().to_string(),
                         })
                         .collect(),
+                    no_demo: args.no_demo,
                 },
                 LogFormat::Text,
             )?;
@@ -90,6 +92,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     data_dir: None,
                     log_format: args.log_format,
                     catalog_locations: Vec::new(),
+                    no_demo: false,
                 },
                 LogFormat::Json,
             )?;

@@ -300,7 +300,7 @@ fn author(context: &ActionContext<'_>, input: &Input) -> (String, String) {
         .git_author_name
         .clone()
         .or_else(|| profile("displayName"))
-        .or(reference)
+        .or(reference.map(|_| short_name.clone()))
         .unwrap_or_else(|| "Pave".into());
     let email = input
         .git_author_email

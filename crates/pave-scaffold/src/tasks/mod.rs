@@ -666,8 +666,10 @@ impl Scaffolder {
             }
             let task = self.task(id).await?;
             if task.status.is_finished() && !self.is_running_here(id) {
-                // Completion is written before the task leaves `running`.
-                return Ok((Vec::new(), true));
+                // Completion is written before the task leaves `running`,
+                // possibly after the read above: read once more.
+                let events = store::events(&self.inner.store, id, after, 500).await?;
+                return Ok((events, true));
             }
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
             if remaining.is_zero() {

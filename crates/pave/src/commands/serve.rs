@@ -91,17 +91,25 @@ pub async fn run(config: Config, embedded: bool) -> anyhow::Result<()> {
     )
     .await?;
     let access = Arc::new(Access::open(store.clone()).await?);
+    let mut locations: Vec<LocationSpec> = config
+        .catalog_locations
+        .iter()
+        .map(|location| LocationSpec {
+            r#type: location.kind.clone(),
+            target: location.target.clone(),
+        })
+        .collect();
+    if config.golden_paths {
+        let location = crate::golden_paths::install(&data_dir)?;
+        locations.push(LocationSpec {
+            r#type: "file".into(),
+            target: location.display().to_string(),
+        });
+    }
     let catalog = Arc::new(Catalog::new(
         store.clone(),
         CatalogConfig {
-            locations: config
-                .catalog_locations
-                .iter()
-                .map(|location| LocationSpec {
-                    r#type: location.kind.clone(),
-                    target: location.target.clone(),
-                })
-                .collect(),
+            locations,
             rules: Rules {
                 allowed_kinds: config.catalog_allowed_kinds.clone(),
             },
