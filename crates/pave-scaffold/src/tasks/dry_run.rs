@@ -29,6 +29,10 @@ pub struct DryRunRequest {
     pub secrets: BTreeMap<String, String>,
     /// The template's files (skeletons), by path relative to the template.
     pub files: Vec<DryRunFile>,
+    /// Use the files of the template's own catalog location instead of
+    /// `files`. Only for a template entity read from the catalog by the
+    /// caller: an inline entity's location annotation is not to be trusted.
+    pub use_catalog_location: bool,
     /// Who runs it.
     pub created_by: String,
 }
@@ -87,9 +91,21 @@ async fn run_in(
     let workspace_dir = scratch.join("workspace");
     std::fs::create_dir_all(&template_dir).map_err(io)?;
     std::fs::create_dir_all(&workspace_dir).map_err(io)?;
-    let template_directory = Workspace::template_directory(&template_dir)
-        .map_err(|error| ScaffolderError::Io(error.to_string()))?;
-    write_files(&template_directory, &request.files)?;
+    let template_directory = if request.use_catalog_location {
+        super::source::template_directory(&engine.inner.reader, &request.template, &template_dir)
+            .await
+            .map_err(ScaffolderError::input)?
+            .ok_or_else(|| {
+                ScaffolderError::input(
+                    "the template has no catalog location to read its files from; give its files inline",
+                )
+            })?
+    } else {
+        let directory = Workspace::template_directory(&template_dir)
+            .map_err(|error| ScaffolderError::Io(error.to_string()))?;
+        write_files(&directory, &request.files)?;
+        directory
+    };
     let workspace =
         Workspace::new(&workspace_dir).map_err(|error| ScaffolderError::Io(error.to_string()))?;
     let mut context = Context::new(values);

@@ -461,6 +461,7 @@ async fn a_dry_run_returns_files_and_log_and_changes_nothing() {
                 },
             ],
             created_by: "user:default/alice".into(),
+            use_catalog_location: false,
         })
         .await
         .expect("dry run");
@@ -507,8 +508,42 @@ async fn a_dry_run_returns_files_and_log_and_changes_nothing() {
                 content: b"x".to_vec(),
             }],
             created_by: "user:default/alice".into(),
+            use_catalog_location: false,
         })
         .await
         .expect_err("refused");
     assert!(error.to_string().contains("../escape.txt"), "{error}");
+
+    // A registered template dry-runs with the files of its own location.
+    let template = fixture
+        .catalog
+        .entity_by_ref(&EntityRef::new("template", "default", "service"))
+        .await
+        .expect("template");
+    let result = fixture
+        .engine
+        .dry_run(DryRunRequest {
+            template,
+            values: json!({"name": "billing", "owner": "team-a"}),
+            secrets: Default::default(),
+            files: Vec::new(),
+            created_by: "user:default/alice".into(),
+            use_catalog_location: true,
+        })
+        .await
+        .expect("dry run");
+    assert_eq!(result.error, None, "log: {:#?}", result.log);
+    let readme = result
+        .files
+        .iter()
+        .find(|file| file.path == "README.md")
+        .expect("README");
+    assert_eq!(readme.content, b"# billing\n");
+    assert!(
+        !fixture
+            .engine
+            .hosting()
+            .exists("team-a", "billing")
+            .expect("exists")
+    );
 }

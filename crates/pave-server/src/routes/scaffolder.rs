@@ -407,8 +407,10 @@ pub async fn cancel(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DryRun {
-    /// The template entity.
-    template: Value,
+    /// The template entity, inline; or give `templateRef`.
+    template: Option<Value>,
+    /// A catalog template to dry-run with the files of its own location.
+    template_ref: Option<String>,
     #[serde(default = "empty_object")]
     values: Value,
     #[serde(default)]
@@ -449,10 +451,20 @@ pub async fn dry_run(
             content,
         });
     }
+    let (template, use_catalog_location) = match (body.template, body.template_ref) {
+        (Some(template), None) => (template, false),
+        (None, Some(reference)) => (readable_template(&state, &caller, &reference).await?, true),
+        _ => {
+            return Err(ApiError::input(
+                "give either `template` (an inline template entity) or `templateRef` (a template in the catalog)",
+            ));
+        }
+    };
     let result = state
         .scaffolder
         .dry_run(DryRunRequest {
-            template: body.template,
+            template,
+            use_catalog_location,
             values: body.values,
             secrets: body.secrets,
             files,
