@@ -63,6 +63,7 @@ pub async fn load(store: &Store, schema: &Schema) -> Result<PolicySnapshot, Acce
         .await
         .map_err(StoreError::from)?;
     }
+    upgrade_untouched_defaults(store).await?;
     let Some((source, version, updated_at, updated_by)) = read(store).await? else {
         return Err(AccessError::NotFound(
             "the active policy set vanished while it was being created; start again".into(),
@@ -82,6 +83,43 @@ pub async fn load(store: &Store, schema: &Schema) -> Result<PolicySnapshot, Acce
         updated_by,
         set,
     })
+}
+
+/// Default policy sets of earlier Pave versions, oldest first. A stored set
+/// that is exactly one of them, still as Pave seeded it, is replaced by the
+/// current defaults at start-up, so new actions work on upgraded servers
+/// (version 1 let every signed-in principal read every template task and
+/// nobody but admins run templates). A set anyone changed is left alone.
+const PREVIOUS_DEFAULTS: &[&str] = &[include_str!("../policies/previous/default-1.cedar")];
+
+async fn upgrade_untouched_defaults(store: &Store) -> Result<(), AccessError> {
+    let Some((source, version, _, updated_by)) = read(store).await? else {
+        return Ok(());
+    };
+    if updated_by != SYSTEM_PRINCIPAL || !PREVIOUS_DEFAULTS.contains(&source.as_str()) {
+        return Ok(());
+    }
+    // Conditional on the version, so replicas starting together upgrade once.
+    let changed = pave_store::query(
+        "UPDATE policy_sets SET source = $1, version = version + 1, updated_at = $2, updated_by = $3 \
+         WHERE name = $4 AND version = $5",
+    )
+    .bind(DEFAULT_POLICIES)
+    .bind(format_time(now()))
+    .bind(SYSTEM_PRINCIPAL)
+    .bind(ACTIVE)
+    .bind(version)
+    .execute(store.pool())
+    .await
+    .map_err(StoreError::from)?
+    .rows_affected();
+    if changed == 1 {
+        tracing::info!(
+            version = version + 1,
+            "the stored policies were an earlier version's defaults; replaced them with the current defaults"
+        );
+    }
+    Ok(())
 }
 
 /// Replaces the active set inside `transaction`.

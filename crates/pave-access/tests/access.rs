@@ -549,3 +549,39 @@ async fn seeded_defaults_keep_tasks_to_their_creators() {
         Some(true)
     );
 }
+
+#[tokio::test]
+async fn untouched_defaults_of_an_earlier_version_are_upgraded_and_changed_ones_kept() {
+    let database = TestDatabase::create().await.expect("create test database");
+    let store = database.open().await.expect("open test database");
+    let earlier = include_str!("../policies/previous/default-1.cedar");
+    pave_store::query(
+        "INSERT INTO policy_sets (name, source, version, updated_at, updated_by) VALUES ('active', $1, 1, '2026-01-01T00:00:00Z', $2)",
+    )
+    .bind(earlier)
+    .bind(pave_access::policy_store::SYSTEM_PRINCIPAL)
+    .execute(store.pool())
+    .await
+    .expect("seed earlier defaults");
+    let access = Access::open(store.clone()).await.expect("open access");
+    let snapshot = access.authorizer().snapshot();
+    assert_eq!(snapshot.source, pave_access::policy::DEFAULT_POLICIES);
+    assert_eq!(snapshot.version, 2);
+    // Opening again changes nothing more.
+    let again = Access::open(store.clone()).await.expect("open access");
+    assert_eq!(again.authorizer().snapshot().version, 2);
+
+    // The same text saved by a person is theirs: it stays.
+    let database = TestDatabase::create().await.expect("create test database");
+    let store = database.open().await.expect("open test database");
+    pave_store::query(
+        "INSERT INTO policy_sets (name, source, version, updated_at, updated_by) VALUES ('active', $1, 4, '2026-01-01T00:00:00Z', 'user:default/admin')",
+    )
+    .bind(earlier)
+    .execute(store.pool())
+    .await
+    .expect("seed a saved set");
+    let access = Access::open(store).await.expect("open access");
+    assert_eq!(access.authorizer().snapshot().source, earlier);
+    assert_eq!(access.authorizer().snapshot().version, 4);
+}

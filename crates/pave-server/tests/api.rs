@@ -785,3 +785,338 @@ async fn audit_is_paged_and_verified_over_http() {
     assert!(report["checked"].as_u64().unwrap() >= 6);
     server.stop().await;
 }
+
+/// A template with a skeleton on disk, registered through the API.
+async fn register_template(server: &TestServer, directory: &std::path::Path, tags: &str) {
+    std::fs::create_dir_all(directory.join("skeleton")).unwrap();
+    std::fs::write(
+        directory.join("skeleton/catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${{ values.name }}\nspec:\n  type: service\n  lifecycle: experimental\n  owner: ${{ values.owner }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        directory.join("template.yaml"),
+        format!(
+            "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata:\n  name: service\n  tags: [{tags}]\nspec:\n  owner: team-a\n  type: service\n  parameters:\n    - title: About\n      required: [name, owner]\n      properties:\n        name: {{type: string, pattern: '^[a-z][a-z0-9-]+$'}}\n        owner: {{type: string}}\n  steps:\n    - id: fetch\n      action: fetch:template\n      input:\n        url: ./skeleton\n        values: {{name: '${{{{ parameters.name }}}}', owner: '${{{{ parameters.owner }}}}'}}\n    - id: publish\n      action: publish:git\n      input: {{repoUrl: 'pave?owner=team-a&repo=${{{{ parameters.name }}}}'}}\n    - id: register\n      action: catalog:register\n      input: {{repoContentsUrl: '${{{{ steps.publish.output.repoContentsUrl }}}}'}}\n  output:\n    links:\n      - title: Open in catalog\n        entityRef: ${{{{ steps.register.output.entityRef }}}}\n"
+        ),
+    )
+    .unwrap();
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            "/api/catalog/locations",
+            Some(&server.admin),
+            Some(json!({"type": "file", "target": directory.join("template.yaml").display().to_string()})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
+
+/// The whole event stream of a task, as text (it ends with the completion).
+async fn event_stream(server: &TestServer, id: &str, token: &str) -> String {
+    let response = server
+        .http
+        .get(format!(
+            "{}/api/scaffolder/v2/tasks/{id}/eventstream",
+            server.base
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(60), response.text())
+        .await
+        .expect("the stream ends after the completion event")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn templates_run_as_tasks_that_only_their_creator_and_admins_see() {
+    let server = TestServer::start().await;
+    let directory = tempfile::tempdir().unwrap();
+    register_template(&server, directory.path(), "python").await;
+    let (alice, _) = server.token_for("user:default/alice", &[]).await;
+    let (bob, _) = server.token_for("user:default/bob", &[]).await;
+
+    let (status, schema) = server
+        .call(
+            Method::GET,
+            "/api/scaffolder/v2/templates/default/template/service/parameter-schema",
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{schema}");
+    assert_eq!(schema["steps"][0]["title"], "About");
+    let (status, actions) = server
+        .call(
+            Method::GET,
+            "/api/scaffolder/v2/actions",
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let publish = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|action| action["id"] == "publish:git")
+        .expect("publish:git is listed");
+    assert!(publish["schema"]["input"]["properties"]["repoUrl"].is_object());
+
+    // Bad values are refused with the parameter named, and nothing runs.
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            "/api/scaffolder/v2/tasks",
+            Some(&alice),
+            Some(
+                json!({"templateRef": "template:default/service", "values": {"name": "Bad Name"}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("/name") && message.contains("/owner"),
+        "{message}"
+    );
+
+    let (status, created) = server
+        .call(
+            Method::POST,
+            "/api/scaffolder/v2/tasks",
+            Some(&alice),
+            Some(json!({"templateRef": "template:default/service", "values": {"name": "orders", "owner": "group:default/team-a"}, "secrets": {"token": "s3cret"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let stream = event_stream(&server, &id, &alice).await;
+    assert!(stream.contains("event: completion"), "{stream}");
+    assert!(stream.contains("\"status\":\"completed\""), "{stream}");
+    assert!(!stream.contains("s3cret"));
+    // Resuming after an event id gives only what came later.
+    let response = server
+        .http
+        .get(format!(
+            "{}/api/scaffolder/v2/tasks/{id}/eventstream?after=3",
+            server.base
+        ))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    let later = response.text().await.unwrap();
+    assert!(
+        !later.contains("id: 3\n") && later.contains("event: completion"),
+        "{later}"
+    );
+
+    let (status, task) = server
+        .call(
+            Method::GET,
+            &format!("/api/scaffolder/v2/tasks/{id}"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(task["status"], "completed");
+    assert_eq!(task["createdBy"], "user:default/alice");
+    assert_eq!(
+        task["output"]["links"][0]["entityRef"],
+        "component:default/orders"
+    );
+    let (status, component) = server
+        .call(
+            Method::GET,
+            "/api/catalog/entities/by-name/component/default/orders",
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(component["spec"]["owner"], "group:default/team-a");
+
+    // Bob sees neither the task nor its events, and cannot cancel it.
+    for path in [
+        format!("/api/scaffolder/v2/tasks/{id}"),
+        format!("/api/scaffolder/v2/tasks/{id}/events"),
+    ] {
+        let (status, _) = server.call(Method::GET, &path, Some(&bob), None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let (status, _) = server
+        .call(
+            Method::POST,
+            &format!("/api/scaffolder/v2/tasks/{id}/cancel"),
+            Some(&bob),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, list) = server
+        .call(Method::GET, "/api/scaffolder/v2/tasks", Some(&bob), None)
+        .await;
+    assert_eq!(list["tasks"], json!([]));
+    let (_, list) = server
+        .call(
+            Method::GET,
+            "/api/scaffolder/v2/tasks",
+            Some(&server.admin),
+            None,
+        )
+        .await;
+    assert_eq!(list["totalTasks"], 1);
+    // Alice may cancel her own task, but it has finished.
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            &format!("/api/scaffolder/v2/tasks/{id}/cancel"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    let (status, _) = server
+        .call(
+            Method::GET,
+            "/api/scaffolder/v2/tasks/no-such-task",
+            Some(&server.admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The same repository again fails as a task, naming the repository.
+    let (_, created) = server
+        .call(
+            Method::POST,
+            "/api/scaffolder/v2/tasks",
+            Some(&alice),
+            Some(json!({"templateRef": "service", "values": {"name": "orders", "owner": "group:default/team-a"}})),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let stream = event_stream(&server, &id, &alice).await;
+    assert!(stream.contains("already has team-a/orders"), "{stream}");
+    assert!(stream.contains("\"status\":\"failed\""), "{stream}");
+
+    // Policies decide by template tags.
+    let (_, policies) = server
+        .call(Method::GET, "/api/v1/policies", Some(&server.admin), None)
+        .await;
+    let source = format!(
+        "{}\n@id(\"no-python\")\nforbid (principal, action == Pave::Action::\"scaffolder.template.run\", resource is Pave::Entity) when {{ resource.tags.contains(\"python\") }};\n",
+        policies["source"].as_str().unwrap()
+    );
+    let (status, answer) = server
+        .call(
+            Method::PUT,
+            "/api/v1/policies",
+            Some(&server.admin),
+            Some(json!({"source": source})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            "/api/scaffolder/v2/tasks",
+            Some(&alice),
+            Some(
+                json!({"templateRef": "service", "values": {"name": "billing", "owner": "team-a"}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_dry_run_returns_rendered_files_and_refuses_bad_input() {
+    let server = TestServer::start().await;
+    let (alice, _) = server.token_for("user:default/alice", &[]).await;
+    let template = json!({
+        "apiVersion": "scaffolder.backstage.io/v1beta3",
+        "kind": "Template",
+        "metadata": {"name": "inline"},
+        "spec": {
+            "type": "service",
+            "parameters": [{"properties": {"name": {"type": "string"}}, "required": ["name"]}],
+            "steps": [
+                {"id": "fetch", "action": "fetch:template", "input": {"url": "./skeleton", "values": {"name": "${{ parameters.name }}"}}},
+                {"id": "publish", "action": "publish:git", "input": {"repoUrl": "pave?owner=o&repo=${{ parameters.name }}"}}
+            ],
+            "output": {"links": [{"title": "Repo", "url": "${{ steps.publish.output.remoteUrl }}"}]}
+        }
+    });
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode("hello ${{ values.name }}\n");
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            "/api/scaffolder/v2/dry-run",
+            Some(&alice),
+            Some(json!({"template": template, "values": {"name": "orders"}, "directoryContents": [{"path": "skeleton/hello.txt", "base64Content": encoded}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["directoryContents"][0]["path"], "hello.txt");
+    let content = base64::engine::general_purpose::STANDARD
+        .decode(
+            answer["directoryContents"][0]["base64Content"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(content, b"hello orders\n");
+    assert!(answer["log"].as_array().unwrap().iter().any(|event| {
+        event["body"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Dry run: would publish")
+    }));
+    assert!(answer.get("error").is_none(), "{answer}");
+
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            "/api/scaffolder/v2/dry-run",
+            Some(&alice),
+            Some(json!({"template": template, "values": {"name": "orders"}, "directoryContents": [{"path": "x", "base64Content": "***"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("directoryContents `x`")
+    );
+    let mut unknown = template.clone();
+    unknown["spec"]["steps"][1]["action"] = json!("publish:github");
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            "/api/scaffolder/v2/dry-run",
+            Some(&alice),
+            Some(json!({"template": unknown, "values": {"name": "orders"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("publish:github")
+    );
+    server.stop().await;
+}
