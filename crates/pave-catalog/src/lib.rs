@@ -17,6 +17,7 @@ pub mod rank;
 mod read;
 pub mod reader;
 pub mod search;
+pub mod source;
 pub mod yaml;
 
 use std::path::PathBuf;

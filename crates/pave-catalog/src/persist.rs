@@ -359,6 +359,11 @@ fn body(
         if let Some(annotations) = annotations.as_object_mut() {
             annotations.insert(MANAGED_BY_LOCATION.into(), json!(processed.location_key));
             annotations.insert(MANAGED_BY_ORIGIN_LOCATION.into(), json!(origin));
+            if !annotations.contains_key(crate::source::SOURCE_LOCATION)
+                && let Some(source) = crate::source::source_location_of(&processed.location_key)
+            {
+                annotations.insert(crate::source::SOURCE_LOCATION.into(), json!(source));
+            }
             if orphan {
                 annotations.insert(ORPHAN_ANNOTATION.into(), json!("true"));
             } else {

@@ -131,6 +131,14 @@ async fn a_task_publishes_registers_and_records_its_events() {
         .await
         .expect("registered");
     assert_eq!(component["spec"]["owner"], json!("group:default/team-a"));
+    // The catalog records where its code is: the new repository's root.
+    let source = component["metadata"]["annotations"]["backstage.io/source-location"]
+        .as_str()
+        .expect("source location");
+    assert!(
+        source.starts_with("url:file://") && source.ends_with("/team-a/orders.git/tree/main/"),
+        "{source}"
+    );
     // Events are ordered, end with the completion, and show every step.
     assert!(events.windows(2).all(|pair| pair[0].id < pair[1].id));
     assert_eq!(
