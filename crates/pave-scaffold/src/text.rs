@@ -76,7 +76,31 @@ pub fn render_text(
     let context = minijinja::Value::from(minijinja::value::Serde(variables));
     let rendered = env.render_str(&source, context).map_err(|error| {
         let converted = Failure::from_minijinja("", "", &error);
-        failure(converted.kind, converted.message, error.line())
+        if converted.kind != ExpressionErrorKind::Syntax {
+            return failure(converted.kind, converted.message, error.line());
+        }
+        // An unclosed `{#` or `{%` is reported where the file ends; point at
+        // where it opens instead, and say how to keep such text literal
+        // (shell `${#array[@]}` and Markdown `{#id}` are common culprits).
+        let opener = if converted.message.contains("comment") {
+            Some("{#")
+        } else if converted.message.contains("block") {
+            Some("{%")
+        } else {
+            None
+        };
+        let line = opener
+            .and_then(|opener| text.lines().position(|line| line.contains(opener)))
+            .map(|index| index + 1)
+            .or(error.line());
+        failure(
+            converted.kind,
+            format!(
+                "{}; if this file is not a template, list it in `copyWithoutTemplating`, or wrap literal `{{#`, `{{%` and `${{{{` text in {{% raw %}}…{{% endraw %}}",
+                converted.message
+            ),
+            line,
+        )
     })?;
     if rendered.len() > MAX_RENDERED_BYTES {
         return Err(failure(
@@ -122,6 +146,19 @@ mod tests {
             .unwrap(),
             "svc \"svc\""
         );
+    }
+
+    #[test]
+    fn an_unclosed_comment_points_at_its_line_and_says_how_to_keep_it() {
+        let text = "#!/bin/sh\nitems=(a b)\necho ${#items[@]}\necho done\necho end\n";
+        let error = render_text(text, &json!({}), TextOptions::default()).unwrap_err();
+        assert!(error.message.starts_with("line 3:"), "{error}");
+        assert_eq!(error.expression, "echo ${#items[@]}");
+        assert!(
+            error.to_string().contains("copyWithoutTemplating"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("{% raw %}"), "{error}");
     }
 
     #[test]
