@@ -4,6 +4,7 @@
 //! reported as [`GitError::Command`], which the reader takes as "this mirror
 //! is damaged" and answers by rebuilding it once.
 
+use crate::command::Request;
 use crate::error::GitError;
 use crate::glob::PathGlob;
 use crate::mirror::{Mirror, REMOTE_HEAD};
@@ -228,6 +229,39 @@ impl Mirror<'_> {
             return Err(self.command_error(&output));
         }
         Ok(output.stdout)
+    }
+
+    /// Clones the mirror into `target` and checks `commit` out, detached.
+    pub(crate) async fn export(
+        &self,
+        commit: &str,
+        target: &std::path::Path,
+    ) -> Result<(), GitError> {
+        if !self.has_commit(commit).await? {
+            return Err(self.unknown_commit(commit));
+        }
+        // `--no-checkout` then a detached checkout of exactly this commit;
+        // a local clone copies or hard-links objects, so the checkout
+        // outlives a rebuilt mirror.
+        let clone = Request::new(self.remote, None)
+            .args(["clone", "--quiet", "--no-checkout", "--no-local"])
+            .arg(format!("file://{}", self.directory.display()))
+            .arg(target);
+        let output = self.runner.run(clone).await?;
+        if !output.success {
+            let _ = std::fs::remove_dir_all(target);
+            return Err(self.command_error(&output));
+        }
+        let git_dir = target.join(".git");
+        let checkout = Request::new(self.remote, Some(&git_dir))
+            .work_tree(target)
+            .args(["checkout", "--quiet", "--detach", commit]);
+        let output = self.runner.run(checkout).await?;
+        if !output.success {
+            let _ = std::fs::remove_dir_all(target);
+            return Err(self.command_error(&output));
+        }
+        Ok(())
     }
 
     /// Regular files at a commit the mirror has whose paths match the glob, sorted.

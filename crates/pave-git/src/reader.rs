@@ -214,6 +214,31 @@ impl GitReader {
         .await
     }
 
+    /// Writes the files of `commit` into `target` (which must not exist):
+    /// a local clone of the mirror with the commit checked out, detached.
+    /// Deployments run from such a checkout; it is independent of the
+    /// mirror (objects are copied or hard-linked, never shared).
+    pub async fn export(&self, remote: &str, commit: &str, target: &Path) -> Result<(), GitError> {
+        let remote = Remote::parse(remote)?;
+        check_commit(commit)?;
+        if target.exists() {
+            return Err(GitError::Io {
+                action: "check out into",
+                path: target.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "the directory already exists",
+                ),
+            });
+        }
+        let commit = commit.to_string();
+        let target = target.to_path_buf();
+        self.with_mirror(&remote, async move |mirror: &Mirror<'_>| {
+            mirror.export(&commit, &target).await
+        })
+        .await
+    }
+
     /// Runs a read against the mirror under its read lock. If the mirror is
     /// missing or lacks the commit, fetches once and retries; if git fails
     /// unexpectedly, rebuilds the mirror once and retries.

@@ -186,3 +186,36 @@ async fn lists_files_matching_globs() {
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn exports_a_commit_as_a_detached_checkout() {
+    let fixture = Fixture::new();
+    let reader = fixture.reader();
+    let remote = fixture.remote.as_str();
+    let target = fixture.root.path().join("checkouts/first");
+    reader
+        .export(remote, &fixture.commits.first, &target)
+        .await
+        .or_fail("export");
+    assert_eq!(
+        std::fs::read_to_string(target.join("catalog-info.yaml")).unwrap_or_default(),
+        "version: 1\n"
+    );
+    assert!(!target.join("services/c").exists(), "a later commit's file");
+    assert_eq!(
+        crate::fixture::git(&target, &["rev-parse", "HEAD"]),
+        fixture.commits.first
+    );
+    // Not twice into one directory, and not a commit the remote lacks.
+    let again = reader.export(remote, &fixture.commits.first, &target).await;
+    assert!(matches!(again, Err(GitError::Io { .. })), "{again:?}");
+    let missing = reader
+        .export(
+            remote,
+            "0123456789abcdef0123456789abcdef01234567",
+            &fixture.root.path().join("checkouts/missing"),
+        )
+        .await;
+    assert!(missing.is_err());
+    assert!(!fixture.root.path().join("checkouts/missing").exists());
+}
