@@ -42,6 +42,12 @@ const STEPS: &[Step] = &[
         include_str!("../migrations/sqlite/0005_scaffolder.sql"),
         include_str!("../migrations/postgres/0005_scaffolder.sql"),
     ),
+    (
+        6,
+        "environments and deployments",
+        include_str!("../migrations/sqlite/0006_environments.sql"),
+        include_str!("../migrations/postgres/0006_environments.sql"),
+    ),
 ];
 
 /// How many migrations the schema has; `/readyz` and tests use it.
