@@ -677,7 +677,11 @@ impl Deployer {
     }
 
     /// Records a webhook delivery id; false for a replay of one already seen.
-    pub async fn record_delivery(&self, provider: &str, delivery_id: &str) -> Result<bool, DeployError> {
+    pub async fn record_delivery(
+        &self,
+        provider: &str,
+        delivery_id: &str,
+    ) -> Result<bool, DeployError> {
         Ok(deployments::record_delivery(&self.inner.store, provider, delivery_id).await?)
     }
 
