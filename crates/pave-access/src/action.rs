@@ -18,6 +18,26 @@ pub enum ResourceKind {
     /// (`Pave::Task::"<id>"`). Tasks are not in the platform, so policies
     /// scoped to `resource in Pave::Platform::"pave"` do not reach them.
     Task,
+    /// One deployment environment (`Pave::Environment::"<name>"`), with its
+    /// type (`development`, `staging`, `production` or `preview`).
+    Environment,
+}
+
+/// The Cedar context an action's requests carry, as the schema declares it
+/// for the action (the same for every resource type it applies to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextKind {
+    /// An empty context.
+    None,
+    /// `EntityContext { isOwner }`, worked out from the catalog entity.
+    Entity,
+    /// `TaskContext { isCreator }`, worked out from the task.
+    Task,
+    /// `DeploymentContext { isOwner, environment, environmentType }`: the
+    /// caller says where the deployment goes (a
+    /// [`DeploymentTarget`](crate::DeploymentTarget)); Pave works out
+    /// `isOwner` from the component.
+    Deployment,
 }
 
 macro_rules! actions {
@@ -89,13 +109,22 @@ actions! {
     ScaffolderTaskList => "scaffolder.task.list", Read, Platform;
     ScaffolderTaskRead => "scaffolder.task.read", Read, Task;
     ScaffolderTaskCancel => "scaffolder.task.cancel", Write, Task;
+    EnvironmentRead => "environment.read", Read, Platform;
+    EnvironmentCreate => "environment.create", Write, Environment;
+    EnvironmentDelete => "environment.delete", Write, Environment;
+    DeploymentRead => "deployment.read", Read, Platform;
+    DeploymentCreate => "deployment.create", Write, Platform;
+    PreviewCreate => "preview.create", Write, Entity;
 }
 
 impl Action {
-    /// True for actions that are also decided per catalog entity (with the
+    /// True for actions that are decided per catalog entity (with the
     /// entity's attributes and `context.isOwner`), after the route's
-    /// platform-level check. `scaffolder.template.run` is decided on the
-    /// Template entity being run, so policies can look at its name and tags.
+    /// platform-level check if they have one. `scaffolder.template.run` is
+    /// decided on the Template entity being run, so policies can look at its
+    /// name and tags; `deployment.create` and `preview.create` on the
+    /// component being deployed (`preview.create` only so: it has no
+    /// platform-level check).
     pub fn applies_to_entities(self) -> bool {
         matches!(
             self,
@@ -103,7 +132,33 @@ impl Action {
                 | Action::CatalogEntityDelete
                 | Action::CatalogRefresh
                 | Action::ScaffolderTemplateRun
+                | Action::DeploymentCreate
+                | Action::PreviewCreate
         )
+    }
+
+    /// The context the action's requests carry. Deployment actions need a
+    /// [`DeploymentTarget`](crate::DeploymentTarget) from the caller
+    /// ([`Authorizer::decide_with_context`](crate::Authorizer::decide_with_context));
+    /// every other context Pave works out from the resource.
+    pub fn context_kind(self) -> ContextKind {
+        match self {
+            Action::DeploymentCreate | Action::PreviewCreate => ContextKind::Deployment,
+            _ if self.applies_to_entities() => ContextKind::Entity,
+            _ if self.resource_kind() == ResourceKind::Task => ContextKind::Task,
+            _ => ContextKind::None,
+        }
+    }
+
+    /// Every kind of resource the action applies to, as the schema declares
+    /// them: its own kind first, then `Entity` when it is also decided per
+    /// catalog entity.
+    pub fn resource_kinds(self) -> Vec<ResourceKind> {
+        let mut kinds = vec![self.resource_kind()];
+        if self.applies_to_entities() && !kinds.contains(&ResourceKind::Entity) {
+            kinds.push(ResourceKind::Entity);
+        }
+        kinds
     }
 
     /// Finds an action by its Cedar id.

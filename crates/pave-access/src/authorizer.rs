@@ -13,13 +13,61 @@ use cedar_policy::{
 };
 use serde::Serialize;
 
-use crate::action::{Action, ResourceKind};
+use crate::action::{Action, ContextKind, ResourceKind};
 use crate::policy::{self, PolicyError};
 use crate::principal::{Principal, PrincipalKind};
 
-/// The id of the one platform entity tokens and catalog entities sit in
-/// (scaffolder tasks do not).
+/// The id of the one platform entity tokens, catalog entities and
+/// environments sit in (scaffolder tasks do not).
 pub const PLATFORM_ID: &str = "pave";
+
+/// The types an environment can have, as policies see them (an
+/// environment's `type`, a deployment's `context.environmentType`).
+/// Anything else is refused before Cedar is asked, so a policy such as
+/// `context.environmentType != "production"` never sees a type it does not
+/// expect (an empty or misspelt one).
+pub const ENVIRONMENT_TYPES: &[&str] = &["development", "staging", "production", "preview"];
+
+/// Where a deployment goes: the target environment's name and its type (one
+/// of [`ENVIRONMENT_TYPES`]). Deploys, rollbacks and promotions name the
+/// environment they change; previews have the type `preview`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentTarget {
+    pub environment: String,
+    pub environment_type: String,
+}
+
+impl DeploymentTarget {
+    pub fn new(
+        environment: impl Into<String>,
+        environment_type: impl Into<String>,
+    ) -> DeploymentTarget {
+        DeploymentTarget {
+            environment: environment.into(),
+            environment_type: environment_type.into(),
+        }
+    }
+}
+
+/// What the caller tells the authorizer beyond the principal, the action and
+/// the resource. Which one an action needs is its
+/// [`Action::context_kind`]; a mismatch is denied with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RequestContext {
+    /// Nothing: Pave works out the context from the resource (`isOwner` of a
+    /// catalog entity, `isCreator` of a task) or sends an empty one.
+    #[default]
+    Derived,
+    /// A deployment or preview (`deployment.create`, `preview.create`): where
+    /// it goes. `isOwner` is still worked out from the component's entity.
+    Deployment(DeploymentTarget),
+}
+
+impl From<DeploymentTarget> for RequestContext {
+    fn from(target: DeploymentTarget) -> RequestContext {
+        RequestContext::Deployment(target)
+    }
+}
 
 /// What Cedar sees of a catalog entity. References are lower-case
 /// `kind:namespace/name`; absent fields are empty.
@@ -54,16 +102,23 @@ pub enum ResourceRef {
         created_by: String,
         template: String,
     },
+    /// One deployment environment: its name and its type (one of
+    /// [`ENVIRONMENT_TYPES`]; empty when not filled in yet, which is denied).
+    Environment {
+        name: String,
+        environment_type: String,
+    },
 }
 
 impl ResourceRef {
-    /// Reads `platform`, `token:ID`, `task:ID` or `entity:KIND:NAMESPACE/NAME`
-    /// (an entity's other attributes are filled in by whoever knows the
-    /// catalog, a task's by whoever knows the tasks).
+    /// Reads `platform`, `token:ID`, `task:ID`, `environment:NAME` or
+    /// `entity:KIND:NAMESPACE/NAME` (an entity's other attributes are filled
+    /// in by whoever knows the catalog, a task's by whoever knows the tasks,
+    /// an environment's type by whoever knows the environments).
     pub fn parse(text: &str) -> Result<ResourceRef, String> {
         let error = || {
             format!(
-                "`{text}` is not a resource: write `platform`, `token:ID`, `task:ID` or `entity:KIND:NAMESPACE/NAME`"
+                "`{text}` is not a resource: write `platform`, `token:ID`, `task:ID`, `environment:NAME` or `entity:KIND:NAMESPACE/NAME`"
             )
         };
         match text.split_once(':') {
@@ -76,6 +131,10 @@ impl ResourceRef {
                 id: id.to_string(),
                 created_by: String::new(),
                 template: String::new(),
+            }),
+            Some(("environment", name)) if !name.is_empty() => Ok(ResourceRef::Environment {
+                name: name.to_string(),
+                environment_type: String::new(),
             }),
             Some(("entity", reference)) => {
                 let (kind, rest) = reference.split_once(':').ok_or_else(error)?;
@@ -106,6 +165,7 @@ impl ResourceRef {
             ResourceRef::Token { .. } => ResourceKind::Token,
             ResourceRef::Entity(_) => ResourceKind::Entity,
             ResourceRef::Task { .. } => ResourceKind::Task,
+            ResourceRef::Environment { .. } => ResourceKind::Environment,
         }
     }
 }
@@ -117,6 +177,7 @@ impl fmt::Display for ResourceRef {
             ResourceRef::Token { id, .. } => write!(formatter, "token:{id}"),
             ResourceRef::Entity(attributes) => write!(formatter, "entity:{}", attributes.reference),
             ResourceRef::Task { id, .. } => write!(formatter, "task:{id}"),
+            ResourceRef::Environment { name, .. } => write!(formatter, "environment:{name}"),
         }
     }
 }
@@ -172,6 +233,7 @@ struct TypeNames {
     token: EntityTypeName,
     entity: EntityTypeName,
     task: EntityTypeName,
+    environment: EntityTypeName,
     action: EntityTypeName,
 }
 
@@ -206,6 +268,7 @@ impl Authorizer {
             token: name("Pave::Token")?,
             entity: name("Pave::Entity")?,
             task: name("Pave::Task")?,
+            environment: name("Pave::Environment")?,
             action: name("Pave::Action")?,
         };
         Ok(Authorizer {
@@ -250,14 +313,49 @@ impl Authorizer {
         }
     }
 
-    /// Decides with the current policy set.
+    /// Decides with the current policy set. For actions whose context Pave
+    /// works out itself; deployment actions need
+    /// [`decide_with_context`](Authorizer::decide_with_context).
     pub fn decide(
         &self,
         principal: &Principal,
         action: Action,
         resource: &ResourceRef,
     ) -> Decision {
-        self.decide_with(&self.snapshot().set, principal, action, resource)
+        self.decide_with_context(principal, action, resource, &RequestContext::Derived)
+    }
+
+    /// Decides with the current policy set and what the caller says about
+    /// the request, such as where a deployment goes:
+    ///
+    /// ```
+    /// use pave_access::{policy, Action, Authorizer, DeploymentTarget, EntityAttributes, Principal, ResourceRef};
+    ///
+    /// let authorizer = Authorizer::from_source(policy::DEFAULT_POLICIES).unwrap();
+    /// let alice = Principal::parse("user:default/alice", &["group:default/team-a".into()]).unwrap();
+    /// let shop = ResourceRef::Entity(Box::new(EntityAttributes {
+    ///     reference: "component:default/shop".into(),
+    ///     kind: "component".into(),
+    ///     namespace: "default".into(),
+    ///     name: "shop".into(),
+    ///     owner: "group:default/team-a".into(),
+    ///     ..EntityAttributes::default()
+    /// }));
+    /// let to_staging = DeploymentTarget::new("staging", "staging").into();
+    /// let decision = authorizer.decide_with_context(&alice, Action::DeploymentCreate, &shop, &to_staging);
+    /// assert!(decision.allowed);
+    /// let to_production = DeploymentTarget::new("prod", "production").into();
+    /// let decision = authorizer.decide_with_context(&alice, Action::DeploymentCreate, &shop, &to_production);
+    /// assert!(!decision.allowed);
+    /// ```
+    pub fn decide_with_context(
+        &self,
+        principal: &Principal,
+        action: Action,
+        resource: &ResourceRef,
+        context: &RequestContext,
+    ) -> Decision {
+        self.decide_with_set_and_context(&self.snapshot().set, principal, action, resource, context)
     }
 
     /// Decides with a given policy set (used to try a set before saving it).
@@ -268,15 +366,42 @@ impl Authorizer {
         action: Action,
         resource: &ResourceRef,
     ) -> Decision {
-        let fits = action.resource_kind() == resource.kind()
-            || (resource.kind() == ResourceKind::Entity && action.applies_to_entities());
-        if !fits {
+        self.decide_with_set_and_context(
+            policies,
+            principal,
+            action,
+            resource,
+            &RequestContext::Derived,
+        )
+    }
+
+    /// Decides with a given policy set and request context. A resource or a
+    /// context the action does not take is denied, with the reason in
+    /// `errors`, before Cedar is asked.
+    pub fn decide_with_set_and_context(
+        &self,
+        policies: &PolicySet,
+        principal: &Principal,
+        action: Action,
+        resource: &ResourceRef,
+        context: &RequestContext,
+    ) -> Decision {
+        let kinds = action.resource_kinds();
+        if !kinds.contains(&resource.kind()) {
+            let kinds = kinds
+                .iter()
+                .map(|kind| format!("{kind:?}"))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            let article = if kinds.starts_with('E') { "an" } else { "a" };
             return Decision::deny_with(format!(
-                "the action `{action}` applies to a {:?} resource, not `{resource}`",
-                action.resource_kind()
+                "the action `{action}` applies to {article} {kinds} resource, not `{resource}`"
             ));
         }
-        match self.request(principal, action, resource) {
+        if let Err(error) = check_request(action, resource, context) {
+            return Decision::deny_with(error);
+        }
+        match self.request(principal, action, resource, context) {
             Ok((request, entities)) => {
                 let response = self.cedar.is_authorized(&request, policies, &entities);
                 let diagnostics = response.diagnostics();
@@ -340,6 +465,13 @@ impl Authorizer {
             name: "probe".into(),
             ..EntityAttributes::default()
         }));
+        // An unconditional permit does not look at the context either.
+        let probe_context = match action.context_kind() {
+            ContextKind::Deployment => {
+                RequestContext::Deployment(DeploymentTarget::new("probe", "preview"))
+            }
+            _ => RequestContext::Derived,
+        };
         for policy in snapshot.set.policies() {
             let unconditional = policy.effect() == cedar_policy::Effect::Permit
                 && !policy.has_non_scope_constraint()
@@ -351,7 +483,9 @@ impl Authorizer {
             // Its scope covers every entity; does it cover this principal?
             let mut alone = PolicySet::new();
             if alone.add(policy.clone()).is_ok()
-                && self.decide_with(&alone, principal, action, &probe).allowed
+                && self
+                    .decide_with_set_and_context(&alone, principal, action, &probe, &probe_context)
+                    .allowed
             {
                 return Some(true);
             }
@@ -364,6 +498,7 @@ impl Authorizer {
         principal: &Principal,
         action: Action,
         resource: &ResourceRef,
+        context: &RequestContext,
     ) -> Result<(Request, Entities), String> {
         let uid = |kind: &EntityTypeName, id: &str| {
             EntityUid::from_type_name_and_id(kind.clone(), EntityId::new(id))
@@ -394,12 +529,7 @@ impl Authorizer {
             ResourceRef::Platform => platform_uid,
             ResourceRef::Entity(attributes) => {
                 let entity_uid = uid(&self.names.entity, &attributes.reference);
-                is_owner = !attributes.owner.is_empty()
-                    && (attributes.owner == principal.reference.to_string()
-                        || principal
-                            .groups
-                            .iter()
-                            .any(|group| group.to_string() == attributes.owner));
+                is_owner = owns(principal, &attributes.owner);
                 let text = |value: &str| RestrictedExpression::new_string(value.to_string());
                 let attributes = HashMap::from([
                     ("ref".to_string(), text(&attributes.reference)),
@@ -458,24 +588,62 @@ impl Authorizer {
                 entities.push(entity);
                 task_uid
             }
+            ResourceRef::Environment {
+                name,
+                environment_type,
+            } => {
+                let environment_uid = uid(&self.names.environment, name);
+                let text = |value: &str| RestrictedExpression::new_string(value.to_string());
+                let attributes = HashMap::from([
+                    ("name".to_string(), text(name)),
+                    ("type".to_string(), text(environment_type)),
+                ]);
+                let entity = Entity::new(
+                    environment_uid.clone(),
+                    attributes,
+                    HashSet::from([platform_uid]),
+                )
+                .map_err(|error| error.to_string())?;
+                entities.push(entity);
+                environment_uid
+            }
         };
         let entities = Entities::from_entities(entities, Some(&self.schema))
             .map_err(|error| format!("cannot build the entities for Cedar: {error}"))?;
         let action_uid = uid(&self.names.action, action.name());
-        let context = if action.applies_to_entities() {
-            Context::from_pairs([(
+        let context = match (action.context_kind(), context) {
+            (ContextKind::None, RequestContext::Derived) => Context::empty(),
+            (ContextKind::Entity, RequestContext::Derived) => Context::from_pairs([(
                 "isOwner".to_string(),
                 RestrictedExpression::new_bool(is_owner),
             )])
-            .map_err(|error| error.to_string())?
-        } else if action.resource_kind() == ResourceKind::Task {
-            Context::from_pairs([(
+            .map_err(|error| error.to_string())?,
+            (ContextKind::Task, RequestContext::Derived) => Context::from_pairs([(
                 "isCreator".to_string(),
                 RestrictedExpression::new_bool(is_creator),
             )])
-            .map_err(|error| error.to_string())?
-        } else {
-            Context::empty()
+            .map_err(|error| error.to_string())?,
+            (ContextKind::Deployment, RequestContext::Deployment(target)) => Context::from_pairs([
+                (
+                    "isOwner".to_string(),
+                    RestrictedExpression::new_bool(is_owner),
+                ),
+                (
+                    "environment".to_string(),
+                    RestrictedExpression::new_string(target.environment.clone()),
+                ),
+                (
+                    "environmentType".to_string(),
+                    RestrictedExpression::new_string(target.environment_type.clone()),
+                ),
+            ])
+            .map_err(|error| error.to_string())?,
+            // check_request refuses these before a request is built.
+            (kind, given) => {
+                return Err(format!(
+                    "the action `{action}` takes a {kind:?} context, not {given:?}"
+                ));
+            }
         };
         let request = Request::new(
             principal_uid,
@@ -486,6 +654,87 @@ impl Authorizer {
         )
         .map_err(|error| format!("the request does not fit the schema: {error}"))?;
         Ok((request, entities))
+    }
+}
+
+/// True when `principal` is `owner` (a principal reference such as
+/// `user:default/alice`) or in it (a group reference such as
+/// `group:default/team-a`). Nobody owns what has no owner.
+fn owns(principal: &Principal, owner: &str) -> bool {
+    !owner.is_empty()
+        && (owner == principal.reference.to_string()
+            || principal
+                .groups
+                .iter()
+                .any(|group| group.to_string() == owner))
+}
+
+fn known_environment_type(environment_type: &str) -> Result<(), String> {
+    if ENVIRONMENT_TYPES.contains(&environment_type) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{environment_type}` is not an environment type; it is one of {}",
+            ENVIRONMENT_TYPES.join(", ")
+        ))
+    }
+}
+
+/// Refuses a context the action does not take, and deployment targets or
+/// environments whose type policies could misread (empty, misspelt).
+fn check_request(
+    action: Action,
+    resource: &ResourceRef,
+    context: &RequestContext,
+) -> Result<(), String> {
+    if let ResourceRef::Environment {
+        name,
+        environment_type,
+    } = resource
+    {
+        if name.is_empty() {
+            return Err(format!(
+                "the action `{action}` needs the environment's name"
+            ));
+        }
+        known_environment_type(environment_type).map_err(|error| {
+            format!(
+                "the environment `{name}` needs a known type before `{action}` is decided: {error}"
+            )
+        })?;
+    }
+    match (action.context_kind(), context) {
+        (ContextKind::Deployment, RequestContext::Deployment(target)) => {
+            if target.environment.is_empty() {
+                return Err(format!(
+                    "the action `{action}` needs the target environment's name in its deployment target"
+                ));
+            }
+            known_environment_type(&target.environment_type).map_err(|error| {
+                format!(
+                    "the action `{action}` to the environment `{}` needs its known type: {error}",
+                    target.environment
+                )
+            })?;
+            if action == Action::PreviewCreate && target.environment_type != "preview" {
+                return Err(format!(
+                    "the action `{action}` is about a preview environment, not the {} environment `{}`; deploy there with `{}`",
+                    target.environment_type,
+                    target.environment,
+                    Action::DeploymentCreate
+                ));
+            }
+            Ok(())
+        }
+        (ContextKind::Deployment, RequestContext::Derived) => Err(format!(
+            "the action `{action}` is decided with a deployment target (the environment and its type); decide it with a `RequestContext::Deployment`"
+        )),
+        (_, RequestContext::Deployment(_)) => Err(format!(
+            "the action `{action}` takes no deployment target; only `{}` and `{}` do",
+            Action::DeploymentCreate,
+            Action::PreviewCreate
+        )),
+        (_, RequestContext::Derived) => Ok(()),
     }
 }
 
@@ -1003,5 +1252,441 @@ mod tests {
         assert_eq!(task("user:default/alice").to_string(), "task:t-1");
         let message = ResourceRef::parse("task:").unwrap_err();
         assert!(message.contains("task:ID"), "{message}");
+    }
+
+    fn component(owner: &str) -> ResourceRef {
+        catalog_entity(owner, "production", &[])
+    }
+
+    fn to(environment_type: &str) -> RequestContext {
+        RequestContext::Deployment(DeploymentTarget::new(
+            format!("my-{environment_type}"),
+            environment_type,
+        ))
+    }
+
+    fn environment(name: &str, environment_type: &str) -> ResourceRef {
+        ResourceRef::Environment {
+            name: name.into(),
+            environment_type: environment_type.into(),
+        }
+    }
+
+    #[test]
+    fn owners_deploy_their_components_outside_production_and_admins_everywhere() {
+        let authorizer = authorizer(policy::DEFAULT_POLICIES);
+        let deploy = Action::DeploymentCreate;
+        let alice = principal("user:default/alice", &["group:default/team-a"]);
+        let admin = principal("user:default/admin", &["group:default/admins"]);
+        let bob = principal("user:default/bob", &["group:default/team-b"]);
+        // Owned through a group, or directly: isOwner as for catalog entities.
+        for shop in [
+            component("group:default/team-a"),
+            component("user:default/alice"),
+        ] {
+            for environment_type in ["development", "staging", "preview"] {
+                let decision =
+                    authorizer.decide_with_context(&alice, deploy, &shop, &to(environment_type));
+                assert!(decision.allowed, "{environment_type}: {decision:?}");
+                assert_eq!(
+                    decision.policies,
+                    vec!["owners-may-deploy-outside-production"]
+                );
+            }
+            let decision = authorizer.decide_with_context(&alice, deploy, &shop, &to("production"));
+            assert!(!decision.allowed, "{decision:?}");
+            assert!(decision.policies.is_empty(), "{decision:?}");
+            assert!(decision.errors.is_empty(), "{decision:?}");
+        }
+        // Someone else's component, or nobody's: nowhere.
+        for shop in [component("group:default/team-a"), component("")] {
+            for environment_type in ENVIRONMENT_TYPES {
+                let decision =
+                    authorizer.decide_with_context(&bob, deploy, &shop, &to(environment_type));
+                assert!(!decision.allowed, "{environment_type}: {decision:?}");
+                assert!(decision.errors.is_empty(), "{decision:?}");
+            }
+        }
+        // Owning a group of the same name elsewhere is not owning.
+        let alice_in_ops = principal("user:ops/alice", &["group:ops/team-a"]);
+        assert!(
+            !authorizer
+                .decide_with_context(
+                    &alice_in_ops,
+                    deploy,
+                    &component("group:default/team-a"),
+                    &to("development")
+                )
+                .allowed
+        );
+        // Admins deploy anything anywhere.
+        for environment_type in ENVIRONMENT_TYPES {
+            let decision = authorizer.decide_with_context(
+                &admin,
+                deploy,
+                &component("group:default/team-a"),
+                &to(environment_type),
+            );
+            assert!(decision.allowed, "{environment_type}: {decision:?}");
+            assert_eq!(decision.policies, vec!["admins-may-do-everything"]);
+        }
+        // On the platform (the component not known yet) nobody owns anything,
+        // so only admins get through a platform-level check.
+        assert!(
+            !authorizer
+                .decide_with_context(&alice, deploy, &ResourceRef::Platform, &to("development"))
+                .allowed
+        );
+        assert!(
+            authorizer
+                .decide_with_context(&admin, deploy, &ResourceRef::Platform, &to("production"))
+                .allowed
+        );
+        // Reading environments and deployments is reading the platform.
+        for action in [Action::EnvironmentRead, Action::DeploymentRead] {
+            let decision = authorizer.decide(&bob, action, &ResourceRef::Platform);
+            assert!(decision.allowed, "{action}: {decision:?}");
+            assert_eq!(decision.policies, vec!["signed-in-may-read"]);
+        }
+    }
+
+    #[test]
+    fn policies_see_the_target_environment_of_a_deployment() {
+        let authorizer = authorizer(
+            r#"@id("ci-deploys-to-staging") permit (principal == Pave::Service::"ci", action == Pave::Action::"deployment.create", resource is Pave::Entity)
+                 when { context.environment == "staging-eu" && context.environmentType == "staging" && resource.system == "system:default/retail" };"#,
+        );
+        let ci = principal("service:ci", &[]);
+        let shop = component("group:default/team-a");
+        let staging_eu = RequestContext::Deployment(DeploymentTarget::new("staging-eu", "staging"));
+        let decision =
+            authorizer.decide_with_context(&ci, Action::DeploymentCreate, &shop, &staging_eu);
+        assert!(decision.allowed, "{decision:?}");
+        assert_eq!(decision.policies, vec!["ci-deploys-to-staging"]);
+        let staging_us = RequestContext::Deployment(DeploymentTarget::new("staging-us", "staging"));
+        assert!(
+            !authorizer
+                .decide_with_context(&ci, Action::DeploymentCreate, &shop, &staging_us)
+                .allowed
+        );
+    }
+
+    #[test]
+    fn owners_may_create_previews_and_others_may_not() {
+        let authorizer = authorizer(policy::DEFAULT_POLICIES);
+        let preview = Action::PreviewCreate;
+        let alice = principal("user:default/alice", &["group:default/team-a"]);
+        let bob = principal("user:default/bob", &["group:default/team-b"]);
+        let admin = principal("user:default/admin", &["group:default/admins"]);
+        let shop = component("group:default/team-a");
+        let pr = RequestContext::Deployment(DeploymentTarget::new("shop-pr-42", "preview"));
+        let decision = authorizer.decide_with_context(&alice, preview, &shop, &pr);
+        assert!(decision.allowed, "{decision:?}");
+        assert_eq!(decision.policies, vec!["owners-may-preview"]);
+        let decision = authorizer.decide_with_context(&bob, preview, &shop, &pr);
+        assert!(!decision.allowed, "{decision:?}");
+        assert!(decision.errors.is_empty(), "{decision:?}");
+        assert!(
+            !authorizer
+                .decide_with_context(&alice, preview, &component(""), &pr)
+                .allowed
+        );
+        let decision = authorizer.decide_with_context(&admin, preview, &shop, &pr);
+        assert!(decision.allowed, "{decision:?}");
+        assert_eq!(decision.policies, vec!["admins-may-do-everything"]);
+    }
+
+    #[test]
+    fn signed_in_principals_make_development_and_preview_environments_only() {
+        let authorizer = authorizer(policy::DEFAULT_POLICIES);
+        let bob = principal("user:default/bob", &[]);
+        let ci = principal("service:ci", &[]);
+        let admin = principal("user:default/admin", &["group:default/admins"]);
+        for action in [Action::EnvironmentCreate, Action::EnvironmentDelete] {
+            for environment_type in ["development", "preview"] {
+                let resource = environment("sandbox", environment_type);
+                for who in [&bob, &ci] {
+                    let decision = authorizer.decide(who, action, &resource);
+                    assert!(
+                        decision.allowed,
+                        "{action} {environment_type}: {decision:?}"
+                    );
+                    assert_eq!(
+                        decision.policies,
+                        vec!["signed-in-may-make-development-environments"]
+                    );
+                }
+            }
+            for environment_type in ["staging", "production"] {
+                let resource = environment("main", environment_type);
+                let decision = authorizer.decide(&bob, action, &resource);
+                assert!(
+                    !decision.allowed,
+                    "{action} {environment_type}: {decision:?}"
+                );
+                assert!(decision.policies.is_empty(), "{decision:?}");
+                assert!(decision.errors.is_empty(), "{decision:?}");
+                let decision = authorizer.decide(&admin, action, &resource);
+                assert!(
+                    decision.allowed,
+                    "{action} {environment_type}: {decision:?}"
+                );
+                assert_eq!(decision.policies, vec!["admins-may-do-everything"]);
+            }
+        }
+    }
+
+    #[test]
+    fn environments_parse_from_text_and_display_back() {
+        let parsed = ResourceRef::parse("environment:staging-eu").unwrap();
+        assert_eq!(parsed, environment("staging-eu", ""));
+        assert_eq!(parsed.kind(), ResourceKind::Environment);
+        assert_eq!(parsed.to_string(), "environment:staging-eu");
+        assert_eq!(
+            environment("prod", "production").to_string(),
+            "environment:prod"
+        );
+        let message = ResourceRef::parse("environment:").unwrap_err();
+        assert!(message.contains("environment:NAME"), "{message}");
+    }
+
+    #[test]
+    fn deployment_actions_need_a_target_and_the_right_resource() {
+        let authorizer = authorizer(policy::DEFAULT_POLICIES);
+        let admin = principal("user:default/admin", &["group:default/admins"]);
+        let shop = component("user:default/admin");
+        let denied = |action: Action, resource: &ResourceRef, context: &RequestContext| {
+            let decision = authorizer.decide_with_context(&admin, action, resource, context);
+            assert!(!decision.allowed, "{action} on {resource}: {decision:?}");
+            assert!(decision.policies.is_empty(), "{decision:?}");
+            decision.errors.join("; ")
+        };
+        // No target: a deployment is never decided without knowing where.
+        for action in [Action::DeploymentCreate, Action::PreviewCreate] {
+            let message = authorizer.decide(&admin, action, &shop).errors.join("; ");
+            assert!(
+                message.contains(&format!(
+                    "the action `{action}` is decided with a deployment target"
+                )),
+                "{message}"
+            );
+        }
+        // A target where none is taken.
+        let message = denied(Action::CatalogEntityRead, &shop, &to("production"));
+        assert!(
+            message.contains("`catalog.entity.read` takes no deployment target"),
+            "{message}"
+        );
+        let message = denied(
+            Action::EnvironmentCreate,
+            &environment("dev", "development"),
+            &to("development"),
+        );
+        assert!(message.contains("takes no deployment target"), "{message}");
+        // A type policies could misread: empty, misspelt, another case.
+        for environment_type in ["", "Production", "prod"] {
+            let context =
+                RequestContext::Deployment(DeploymentTarget::new("main", environment_type));
+            let message = denied(Action::DeploymentCreate, &shop, &context);
+            assert!(
+                message.contains(&format!("`{environment_type}` is not an environment type; it is one of development, staging, production, preview")),
+                "{message}"
+            );
+        }
+        let message = denied(
+            Action::DeploymentCreate,
+            &shop,
+            &RequestContext::Deployment(DeploymentTarget::new("", "staging")),
+        );
+        assert!(
+            message.contains("needs the target environment's name"),
+            "{message}"
+        );
+        // A preview goes to a preview environment.
+        let message = denied(Action::PreviewCreate, &shop, &to("staging"));
+        assert!(
+            message.contains("`preview.create` is about a preview environment, not the staging environment `my-staging`"),
+            "{message}"
+        );
+        // The wrong resource.
+        let message = denied(
+            Action::PreviewCreate,
+            &ResourceRef::Platform,
+            &to("preview"),
+        );
+        assert!(
+            message.contains(
+                "the action `preview.create` applies to an Entity resource, not `platform`"
+            ),
+            "{message}"
+        );
+        let message = denied(
+            Action::DeploymentCreate,
+            &environment("prod", "production"),
+            &to("production"),
+        );
+        assert!(
+            message.contains("the action `deployment.create` applies to a Platform or Entity resource, not `environment:prod`"),
+            "{message}"
+        );
+        let message = denied(
+            Action::DeploymentCreate,
+            &task("user:default/admin"),
+            &to("development"),
+        );
+        assert!(message.contains("not `task:t-1`"), "{message}");
+        for action in [Action::EnvironmentCreate, Action::EnvironmentDelete] {
+            let message = denied(action, &ResourceRef::Platform, &RequestContext::Derived);
+            assert!(
+                message.contains(&format!(
+                    "the action `{action}` applies to an Environment resource, not `platform`"
+                )),
+                "{message}"
+            );
+            let message = denied(action, &shop, &RequestContext::Derived);
+            assert!(
+                message.contains("applies to an Environment resource"),
+                "{message}"
+            );
+            // An environment whose type was not filled in is not guessed at.
+            let message = denied(
+                action,
+                &ResourceRef::parse("environment:dev").unwrap(),
+                &RequestContext::Derived,
+            );
+            assert!(
+                message.contains(&format!("the environment `dev` needs a known type before `{action}` is decided: `` is not an environment type")),
+                "{message}"
+            );
+        }
+        assert!(
+            denied(
+                Action::EnvironmentRead,
+                &environment("dev", "development"),
+                &RequestContext::Derived
+            )
+            .contains("applies to a Platform resource")
+        );
+        let message = denied(
+            Action::EnvironmentCreate,
+            &environment("Dev", "Development"),
+            &RequestContext::Derived,
+        );
+        assert!(
+            message.contains("`Development` is not an environment type"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn every_action_fits_the_schema_and_sends_the_context_it_declares() {
+        let schema = policy::schema().unwrap();
+        let names = |kinds: Vec<ResourceKind>| {
+            let mut names: Vec<String> =
+                kinds.iter().map(|kind| format!("Pave::{kind:?}")).collect();
+            names.sort();
+            names
+        };
+        // Allow everything, so any refusal is the request not fitting.
+        let authorizer = authorizer("permit (principal, action, resource);");
+        let admin = principal("user:default/admin", &["group:default/admins"]);
+        for &action in Action::ALL {
+            let uid = EntityUid::from_type_name_and_id(
+                EntityTypeName::from_str("Pave::Action").unwrap(),
+                EntityId::new(action.name()),
+            );
+            let mut declared: Vec<String> = schema
+                .resources_for_action(&uid)
+                .unwrap_or_else(|| panic!("{action} is not in the schema"))
+                .map(ToString::to_string)
+                .collect();
+            declared.sort();
+            assert_eq!(declared, names(action.resource_kinds()), "{action}");
+            for kind in action.resource_kinds() {
+                let resource = match kind {
+                    ResourceKind::Platform => ResourceRef::Platform,
+                    ResourceKind::Token => ResourceRef::Token {
+                        id: "t-1".into(),
+                        principal: "user:default/admin".into(),
+                    },
+                    ResourceKind::Entity => component("user:default/admin"),
+                    ResourceKind::Task => task("user:default/admin"),
+                    ResourceKind::Environment => environment("dev", "development"),
+                };
+                let context = match action.context_kind() {
+                    ContextKind::Deployment => to("preview"),
+                    _ => RequestContext::Derived,
+                };
+                let decision = authorizer.decide_with_context(&admin, action, &resource, &context);
+                assert!(decision.allowed, "{action} on {resource}: {decision:?}");
+                assert!(decision.errors.is_empty(), "{action}: {decision:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn cedar_refuses_a_context_that_does_not_fit_the_schema() {
+        // The authorizer relies on this: requests are checked against the
+        // schema, so a context missing an attribute (or with an extra one)
+        // is an error, not a policy that quietly never matches.
+        let schema = policy::schema().unwrap();
+        let uid = |kind: &str, id: &str| {
+            EntityUid::from_type_name_and_id(
+                EntityTypeName::from_str(kind).unwrap(),
+                EntityId::new(id),
+            )
+        };
+        let request = |pairs: Vec<(&str, RestrictedExpression)>| {
+            Request::new(
+                uid("Pave::User", "default/alice"),
+                uid("Pave::Action", "deployment.create"),
+                uid("Pave::Entity", "component:default/shop"),
+                Context::from_pairs(pairs.into_iter().map(|(k, v)| (k.to_string(), v))).unwrap(),
+                Some(&schema),
+            )
+            .map(|_| ())
+            .map_err(|error| error.to_string())
+        };
+        let owner = || RestrictedExpression::new_bool(true);
+        let text = |value: &str| RestrictedExpression::new_string(value.into());
+        let message = request(vec![("isOwner", owner())]).unwrap_err();
+        assert!(message.contains("context"), "{message}");
+        let message = request(vec![
+            ("isOwner", owner()),
+            ("environment", text("prod")),
+            ("environmentType", text("production")),
+            ("isCreator", owner()),
+        ])
+        .unwrap_err();
+        assert!(message.contains("context"), "{message}");
+        let message = request(vec![
+            ("isOwner", text("yes")),
+            ("environment", text("prod")),
+            ("environmentType", text("production")),
+        ])
+        .unwrap_err();
+        assert!(message.contains("context"), "{message}");
+        request(vec![
+            ("isOwner", owner()),
+            ("environment", text("prod")),
+            ("environmentType", text("production")),
+        ])
+        .unwrap();
+    }
+
+    #[test]
+    fn deployment_decisions_are_uniform_only_for_admins() {
+        let defaults = authorizer(policy::DEFAULT_POLICIES);
+        let alice = principal("user:default/alice", &["group:default/team-a"]);
+        let admin = principal("user:default/admin", &["group:default/admins"]);
+        // The catalog's fast path still holds for plain readers.
+        assert_eq!(
+            defaults.uniform_entity_decision(&alice, Action::CatalogEntityRead),
+            Some(true)
+        );
+        for action in [Action::DeploymentCreate, Action::PreviewCreate] {
+            assert_eq!(defaults.uniform_entity_decision(&alice, action), None);
+            assert_eq!(defaults.uniform_entity_decision(&admin, action), Some(true));
+        }
     }
 }

@@ -22,9 +22,12 @@ use std::sync::Arc;
 use pave_store::{Store, StoreError};
 use serde_json::json;
 
-pub use action::{Action, ResourceKind, UnknownAction};
+pub use action::{Action, ContextKind, ResourceKind, UnknownAction};
 pub use audit::{AuditEvent, AuditFilter, AuditPage, NewEvent, Outcome, VerifyReport};
-pub use authorizer::{Authorizer, Decision, EntityAttributes, PolicySnapshot, ResourceRef};
+pub use authorizer::{
+    Authorizer, Decision, DeploymentTarget, ENVIRONMENT_TYPES, EntityAttributes, PolicySnapshot,
+    RequestContext, ResourceRef,
+};
 pub use policy::{Diagnostic, PolicyError};
 pub use principal::{ADMINS_GROUP, GroupRef, Principal, PrincipalRef, ReferenceError};
 pub use session::{Session, Started};
@@ -170,9 +173,24 @@ impl Access {
         self.authorizer.decide(principal, action, resource)
     }
 
+    /// Decides with the current policies and what the caller says about the
+    /// request: where a deployment or preview goes
+    /// (`RequestContext::Deployment`).
+    pub fn decide_with_context(
+        &self,
+        principal: &Principal,
+        action: Action,
+        resource: &ResourceRef,
+        context: &RequestContext,
+    ) -> Decision {
+        self.authorizer
+            .decide_with_context(principal, action, resource, context)
+    }
+
     /// Fills in what Cedar needs to know about a resource (a token's owner).
-    /// Catalog entities and scaffolder tasks come back as given: whoever
-    /// knows the catalog, or the tasks, fills in their attributes.
+    /// Catalog entities, scaffolder tasks and environments come back as
+    /// given: whoever knows the catalog, the tasks or the environments fills
+    /// in their attributes (an environment's type).
     pub async fn resolve(&self, resource: ResourceRef) -> Result<ResourceRef, AccessError> {
         match resource {
             ResourceRef::Token { id, .. } => {

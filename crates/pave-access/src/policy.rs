@@ -190,6 +190,22 @@ mod tests {
         assert!(ids.contains(&"signed-in-may-read".to_string()));
         assert!(ids.contains(&"signed-in-may-use-templates".to_string()));
         assert!(ids.contains(&"creators-may-read-and-cancel-their-tasks".to_string()));
+        assert!(ids.contains(&"owners-may-deploy-outside-production".to_string()));
+        assert!(ids.contains(&"owners-may-preview".to_string()));
+        assert!(ids.contains(&"signed-in-may-make-development-environments".to_string()));
+    }
+
+    #[test]
+    fn every_earlier_default_set_still_validates() {
+        // An upgraded server may hold one until it is replaced at start-up.
+        let schema = schema().unwrap();
+        for source in [
+            include_str!("../policies/previous/default-1.cedar"),
+            include_str!("../policies/previous/default-2.cedar"),
+        ] {
+            compile(source, &schema).unwrap();
+            assert_ne!(source, DEFAULT_POLICIES);
+        }
     }
 
     #[test]

@@ -89,8 +89,13 @@ pub async fn load(store: &Store, schema: &Schema) -> Result<PolicySnapshot, Acce
 /// that is exactly one of them, still as Pave seeded it, is replaced by the
 /// current defaults at start-up, so new actions work on upgraded servers
 /// (version 1 let every signed-in principal read every template task and
-/// nobody but admins run templates). A set anyone changed is left alone.
-const PREVIOUS_DEFAULTS: &[&str] = &[include_str!("../policies/previous/default-1.cedar")];
+/// nobody but admins run templates; version 2 let nobody but admins create
+/// environments, deploy or open previews). A set anyone changed is left
+/// alone.
+const PREVIOUS_DEFAULTS: &[&str] = &[
+    include_str!("../policies/previous/default-1.cedar"),
+    include_str!("../policies/previous/default-2.cedar"),
+];
 
 async fn upgrade_untouched_defaults(store: &Store) -> Result<(), AccessError> {
     let Some((source, version, _, updated_by)) = read(store).await? else {

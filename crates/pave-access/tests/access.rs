@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use pave_access::{
-    Access, AccessError, Action, Actor, AuditFilter, AuthenticationError, GroupRef, NewToken,
-    PolicyError, PrincipalRef, ResourceRef,
+    Access, AccessError, Action, Actor, AuditFilter, AuthenticationError, DeploymentTarget,
+    GroupRef, NewToken, PolicyError, PrincipalRef, RequestContext, ResourceRef,
 };
 use pave_store::testing::TestDatabase;
 use pave_store::{Store, StoreError};
@@ -550,38 +550,136 @@ async fn seeded_defaults_keep_tasks_to_their_creators() {
     );
 }
 
+/// The seeded defaults: owners deploy their components outside production
+/// and open previews of them; anyone makes development and preview
+/// environments; production and staging are for admins.
+#[tokio::test]
+async fn seeded_defaults_let_owners_deploy_outside_production() {
+    let (_database, access) = open().await;
+    let alice =
+        pave_access::Principal::parse("user:default/alice", &["group:default/team-a".to_string()])
+            .unwrap();
+    let bob = pave_access::Principal::parse("user:default/bob", &[]).unwrap();
+    let admin =
+        pave_access::Principal::parse("user:default/admin", &["admins".to_string()]).unwrap();
+    let shop = ResourceRef::Entity(Box::new(pave_access::EntityAttributes {
+        reference: "component:default/shop".into(),
+        kind: "component".into(),
+        namespace: "default".into(),
+        name: "shop".into(),
+        owner: "group:default/team-a".into(),
+        ..Default::default()
+    }));
+    let to = |name: &str, environment_type: &str| {
+        RequestContext::from(DeploymentTarget::new(name, environment_type))
+    };
+    let deploy = |who: &pave_access::Principal, context: &RequestContext| {
+        access
+            .decide_with_context(who, Action::DeploymentCreate, &shop, context)
+            .allowed
+    };
+    assert!(deploy(&alice, &to("dev", "development")));
+    assert!(deploy(&alice, &to("staging", "staging")));
+    assert!(!deploy(&alice, &to("prod", "production")));
+    assert!(!deploy(&bob, &to("dev", "development")));
+    assert!(deploy(&admin, &to("prod", "production")));
+    let preview = to("shop-pr-7", "preview");
+    assert!(
+        access
+            .decide_with_context(&alice, Action::PreviewCreate, &shop, &preview)
+            .allowed
+    );
+    assert!(
+        !access
+            .decide_with_context(&bob, Action::PreviewCreate, &shop, &preview)
+            .allowed
+    );
+
+    // The environment's type comes from whoever knows the environments.
+    let parsed = ResourceRef::parse("environment:sandbox").unwrap();
+    assert_eq!(access.resolve(parsed.clone()).await.unwrap(), parsed);
+    let environment = |environment_type: &str| ResourceRef::Environment {
+        name: "sandbox".into(),
+        environment_type: environment_type.into(),
+    };
+    for action in [Action::EnvironmentCreate, Action::EnvironmentDelete] {
+        assert!(
+            access
+                .decide(&bob, action, &environment("development"))
+                .allowed
+        );
+        assert!(access.decide(&bob, action, &environment("preview")).allowed);
+        assert!(!access.decide(&bob, action, &environment("staging")).allowed);
+        assert!(
+            !access
+                .decide(&bob, action, &environment("production"))
+                .allowed
+        );
+        assert!(
+            access
+                .decide(&admin, action, &environment("production"))
+                .allowed
+        );
+        assert!(!access.decide(&admin, action, &parsed).allowed);
+    }
+    for action in [Action::EnvironmentRead, Action::DeploymentRead] {
+        assert!(access.decide(&bob, action, &ResourceRef::Platform).allowed);
+    }
+}
+
 #[tokio::test]
 async fn untouched_defaults_of_an_earlier_version_are_upgraded_and_changed_ones_kept() {
-    let database = TestDatabase::create().await.expect("create test database");
-    let store = database.open().await.expect("open test database");
-    let earlier = include_str!("../policies/previous/default-1.cedar");
-    pave_store::query(
-        "INSERT INTO policy_sets (name, source, version, updated_at, updated_by) VALUES ('active', $1, 1, '2026-01-01T00:00:00Z', $2)",
-    )
-    .bind(earlier)
-    .bind(pave_access::policy_store::SYSTEM_PRINCIPAL)
-    .execute(store.pool())
-    .await
-    .expect("seed earlier defaults");
-    let access = Access::open(store.clone()).await.expect("open access");
-    let snapshot = access.authorizer().snapshot();
-    assert_eq!(snapshot.source, pave_access::policy::DEFAULT_POLICIES);
-    assert_eq!(snapshot.version, 2);
-    // Opening again changes nothing more.
-    let again = Access::open(store.clone()).await.expect("open access");
-    assert_eq!(again.authorizer().snapshot().version, 2);
+    let earlier_versions = [
+        include_str!("../policies/previous/default-1.cedar"),
+        include_str!("../policies/previous/default-2.cedar"),
+    ];
+    for earlier in earlier_versions {
+        assert_ne!(earlier, pave_access::policy::DEFAULT_POLICIES);
+        let database = TestDatabase::create().await.expect("create test database");
+        let store = database.open().await.expect("open test database");
+        pave_store::query(
+            "INSERT INTO policy_sets (name, source, version, updated_at, updated_by) VALUES ('active', $1, 1, '2026-01-01T00:00:00Z', $2)",
+        )
+        .bind(earlier)
+        .bind(pave_access::policy_store::SYSTEM_PRINCIPAL)
+        .execute(store.pool())
+        .await
+        .expect("seed earlier defaults");
+        let access = Access::open(store.clone()).await.expect("open access");
+        let snapshot = access.authorizer().snapshot();
+        assert_eq!(snapshot.source, pave_access::policy::DEFAULT_POLICIES);
+        assert_eq!(snapshot.version, 2);
+        assert_eq!(
+            snapshot.updated_by,
+            pave_access::policy_store::SYSTEM_PRINCIPAL
+        );
+        // The new actions work on the upgraded server.
+        let alice = pave_access::Principal::parse("user:default/alice", &[]).unwrap();
+        let sandbox = ResourceRef::Environment {
+            name: "sandbox".into(),
+            environment_type: "development".into(),
+        };
+        assert!(
+            access
+                .decide(&alice, Action::EnvironmentCreate, &sandbox)
+                .allowed
+        );
+        // Opening again changes nothing more.
+        let again = Access::open(store.clone()).await.expect("open access");
+        assert_eq!(again.authorizer().snapshot().version, 2);
 
-    // The same text saved by a person is theirs: it stays.
-    let database = TestDatabase::create().await.expect("create test database");
-    let store = database.open().await.expect("open test database");
-    pave_store::query(
-        "INSERT INTO policy_sets (name, source, version, updated_at, updated_by) VALUES ('active', $1, 4, '2026-01-01T00:00:00Z', 'user:default/admin')",
-    )
-    .bind(earlier)
-    .execute(store.pool())
-    .await
-    .expect("seed a saved set");
-    let access = Access::open(store).await.expect("open access");
-    assert_eq!(access.authorizer().snapshot().source, earlier);
-    assert_eq!(access.authorizer().snapshot().version, 4);
+        // The same text saved by a person is theirs: it stays.
+        let database = TestDatabase::create().await.expect("create test database");
+        let store = database.open().await.expect("open test database");
+        pave_store::query(
+            "INSERT INTO policy_sets (name, source, version, updated_at, updated_by) VALUES ('active', $1, 4, '2026-01-01T00:00:00Z', 'user:default/admin')",
+        )
+        .bind(earlier)
+        .execute(store.pool())
+        .await
+        .expect("seed a saved set");
+        let access = Access::open(store).await.expect("open access");
+        assert_eq!(access.authorizer().snapshot().source, earlier);
+        assert_eq!(access.authorizer().snapshot().version, 4);
+    }
 }
