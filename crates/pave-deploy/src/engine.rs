@@ -213,6 +213,28 @@ impl Deployer {
         &self.inner.runtime
     }
 
+    /// The port Pave's router listens on.
+    pub fn router_port(&self) -> u16 {
+        self.inner.config.router_port
+    }
+
+    /// The commit a branch, tag or commit id names in a remote.
+    pub async fn resolve_revision(
+        &self,
+        remote: &str,
+        revision: &str,
+    ) -> Result<String, DeployError> {
+        self.inner
+            .reader
+            .resolve(remote, Some(revision))
+            .await
+            .map_err(|error| {
+                DeployError::Input(format!(
+                    "revision `{revision}` cannot be found in {remote}: {error}"
+                ))
+            })
+    }
+
     /// The URL a workload of an environment answers at through the router.
     pub fn url_of(&self, workload: &str, environment: &str) -> String {
         format!(

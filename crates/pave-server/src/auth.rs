@@ -149,6 +149,10 @@ pub async fn gate(
             id: path_id(&path_params),
             principal: String::new(),
         },
+        ResourceKind::Environment => ResourceRef::Environment {
+            name: path_param(&path_params, "name"),
+            environment_type: String::new(),
+        },
         ResourceKind::Task => ResourceRef::Task {
             id: path_id(&path_params),
             created_by: String::new(),
@@ -183,12 +187,16 @@ pub async fn gate(
         Ok(resource) => resource,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    let resource = with_task_attributes(&state, resource).await;
+    let resource = with_resource_attributes(&state, resource).await;
     // Actions on catalog entities are decided per entity by their handlers
     // (a list shows what the caller may read; a change checks its entity);
     // a platform-level answer here would be wrong for owners.
+    // So are environments about to be created: their name and type are in
+    // the request body, which the handler reads.
+    let decided_by_handler = action.applies_to_entities()
+        || matches!(&resource, ResourceRef::Environment { name, .. } if name.is_empty());
     let decision =
-        (!action.applies_to_entities()).then(|| state.access.decide(&principal, action, &resource));
+        (!decided_by_handler).then(|| state.access.decide(&principal, action, &resource));
     if let Some(decision) = decision.filter(|decision| !decision.allowed) {
         audit(
             &state,
@@ -231,17 +239,23 @@ pub async fn gate(
 
 /// The `{id}` path parameter, or "" when the route has none.
 fn path_id(path_params: &RawPathParams) -> String {
+    path_param(path_params, "id")
+}
+
+/// A path parameter, or "" when the route has none.
+fn path_param(path_params: &RawPathParams, wanted: &str) -> String {
     path_params
         .iter()
-        .find(|(name, _)| *name == "id")
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_string())
         .unwrap_or_default()
 }
 
-/// Fills in who created a task and from which template, so policies can
-/// decide on them. An unknown task keeps empty attributes: only those who
-/// may act on any task get past the gate, and the handler answers 404.
-async fn with_task_attributes(state: &AppState, resource: ResourceRef) -> ResourceRef {
+/// Fills in what policies decide on: who created a task and from which
+/// template, an environment's type. An unknown task or environment keeps
+/// empty attributes: only those who may act on any get past the gate, and
+/// the handler answers 404.
+async fn with_resource_attributes(state: &AppState, resource: ResourceRef) -> ResourceRef {
     match resource {
         ResourceRef::Task { id, .. } => match state.scaffolder.task(&id).await {
             Ok(task) => ResourceRef::Task {
@@ -255,6 +269,21 @@ async fn with_task_attributes(state: &AppState, resource: ResourceRef) -> Resour
                 template: String::new(),
             },
         },
+        ResourceRef::Environment { name, .. } if !name.is_empty() => {
+            // Policies decide by the environment's type; an unknown one keeps
+            // an empty type and the handler answers 404.
+            let environment_type = state
+                .deployer
+                .environments()
+                .get(&name)
+                .await
+                .map(|environment| environment.environment_type.as_str().to_string())
+                .unwrap_or_default();
+            ResourceRef::Environment {
+                name,
+                environment_type,
+            }
+        }
         other => other,
     }
 }

@@ -38,6 +38,57 @@ impl EntityAccess {
             .allowed
     }
 
+    /// Whether a deployment action (deploy, rollback, promote, preview) on
+    /// this component to `target` is allowed.
+    pub(crate) fn may_deploy(
+        &self,
+        action: Action,
+        entity: &Value,
+        target: &pave_access::DeploymentTarget,
+    ) -> bool {
+        let resource = ResourceRef::Entity(Box::new(pave_catalog::attributes(entity)));
+        self.access
+            .decide_with_context(
+                &self.principal,
+                action,
+                &resource,
+                &pave_access::RequestContext::Deployment(target.clone()),
+            )
+            .allowed
+    }
+
+    /// Checks a deployment action; refusals are audited and answered 403.
+    pub(crate) async fn check_deploy(
+        &self,
+        action: Action,
+        entity: &Value,
+        target: &pave_access::DeploymentTarget,
+        caller: &Caller,
+    ) -> Result<(), ApiError> {
+        if self.may_deploy(action, entity, target) {
+            return Ok(());
+        }
+        let attributes = pave_catalog::attributes(entity);
+        let event = NewEvent {
+            principal: self.principal.reference.to_string(),
+            action: action.name().into(),
+            resource: format!("entity:{}", attributes.reference),
+            outcome: Outcome::Denied,
+            request_id: Some(caller.request_id.clone()),
+            detail: json!({"environment": target.environment, "environmentType": target.environment_type}),
+        };
+        if let Err(error) = self.access.record(event).await {
+            tracing::error!(%error, "cannot write an audit event");
+        }
+        Err(ApiError::forbidden(format!(
+            "{} may not {action} {} to {} environment `{}`",
+            self.principal.reference,
+            attributes.reference,
+            target.environment_type,
+            target.environment
+        )))
+    }
+
     pub(crate) fn may_read(&self, entity: &Value) -> bool {
         self.uniform_read
             .unwrap_or_else(|| self.may(Action::CatalogEntityRead, entity))

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod metrics;
 pub mod portal;
 pub mod request_id;
+pub mod router;
 pub mod routes;
 pub mod state;
 
@@ -28,6 +29,7 @@ use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pave_access::Access;
 use pave_catalog::Catalog;
+use pave_deploy::{Deployer, Ingress, IngressRoute};
 use pave_scaffold::tasks::Scaffolder;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -66,18 +68,67 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
+/// The engines the server fronts; cheap to clone.
+#[derive(Clone)]
+pub struct Engines {
+    pub catalog: Arc<Catalog>,
+    pub scaffolder: Scaffolder,
+    pub deployer: Deployer,
+    /// Pave's router table, which the deployer fills through [`Ingress`].
+    pub routes: router::RoutingTable,
+    /// Webhook secrets and preview settings.
+    pub webhooks: Arc<WebhookSettings>,
+}
+
+/// What webhooks need: the shared secrets and how previews are made.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookSettings {
+    /// GitHub's webhook secret (HMAC-SHA256 of the body).
+    pub github_secret: Option<String>,
+    /// GitLab's secret token (compared in constant time).
+    pub gitlab_token: Option<String>,
+    /// The environment previews start from.
+    pub preview_base: String,
+    /// How long a preview lives after its last update.
+    pub preview_ttl_seconds: u64,
+}
+
+/// The router is the deployer's ingress: routes of active deployments.
+impl Ingress for router::RoutingTable {
+    fn set_environment(&self, environment: &str, routes: Vec<IngressRoute>) {
+        let routes = routes
+            .into_iter()
+            .map(|route| {
+                router::Route::new(
+                    route.host,
+                    std::net::SocketAddr::from(([127, 0, 0, 1], route.port)),
+                    route.workload,
+                )
+                .with_path_prefix(route.path_prefix)
+            })
+            .collect();
+        router::RoutingTable::set_environment(self, environment, routes);
+    }
+
+    fn remove_environment(&self, environment: &str) {
+        router::RoutingTable::remove_environment(self, environment);
+    }
+}
+
 /// Builds the application: every route with its layers.
 pub fn app(
     access: Arc<Access>,
-    catalog: Arc<Catalog>,
-    scaffolder: Scaffolder,
+    engines: Engines,
     options: &ServerOptions,
 ) -> Result<(Router, AppState), ServerError> {
     let metrics = metrics::handle().map_err(ServerError::Metrics)?;
     let mut state = AppState {
         access,
-        catalog,
-        scaffolder,
+        catalog: engines.catalog,
+        scaffolder: engines.scaffolder,
+        deployer: engines.deployer,
+        router_table: engines.routes,
+        webhooks: engines.webhooks,
         metrics,
         routes: Arc::new(routes::RouteTable::declared()),
         openapi: Arc::new(String::new()),
@@ -140,23 +191,50 @@ async fn method_not_allowed(uri: axum::http::Uri) -> Response {
     .into_response()
 }
 
+/// Where the server listens: the API and portal, and Pave's router.
+pub struct Listeners {
+    pub api: TcpListener,
+    /// The router for environments (`<workload>--<environment>.localhost`).
+    pub router: Option<TcpListener>,
+}
+
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.
-/// Also keeps this replica's policies in step with the database.
+/// Also keeps this replica's policies in step with the database, refreshes
+/// the catalog, looks after template tasks, and keeps environments at their
+/// desired state (stopping every process they run when it stops).
 pub async fn serve(
-    listener: TcpListener,
+    listeners: Listeners,
     access: Arc<Access>,
-    catalog: Arc<Catalog>,
-    scaffolder: Scaffolder,
+    engines: Engines,
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let (router, _) = app(
-        Arc::clone(&access),
-        Arc::clone(&catalog),
-        scaffolder.clone(),
-        &options,
-    )?;
+    let (router, _) = app(Arc::clone(&access), engines.clone(), &options)?;
+    let Engines {
+        catalog,
+        scaffolder,
+        deployer,
+        routes,
+        ..
+    } = engines;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let proxy = listeners.router.map(|listener| {
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop.changed().await;
+            };
+            if let Err(error) = router::serve(listener, routes, stopped).await {
+                tracing::error!(%error, "the router stopped with an error");
+            }
+        })
+    });
+    let deployer_stop = stop_rx.clone();
+    let reconciler = tokio::spawn(async move {
+        deployer
+            .run_loop(Duration::from_secs(10), deployer_stop)
+            .await
+    });
     let catalog_stop = stop_rx.clone();
     let cataloguer = tokio::spawn(async move { catalog.run_refresh_loop(catalog_stop).await });
     let scaffolder_stop = stop_rx.clone();
@@ -178,12 +256,16 @@ pub async fn serve(
             }
         }
     });
-    let result = axum::serve(listener, router)
+    let result = axum::serve(listeners.api, router)
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop_tx.send(true);
     let _ = refresher.await;
     let _ = cataloguer.await;
     let _ = task_keeper.await;
+    let _ = reconciler.await;
+    if let Some(proxy) = proxy {
+        let _ = proxy.await;
+    }
     result.map_err(ServerError::from)
 }

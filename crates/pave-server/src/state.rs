@@ -15,6 +15,10 @@ pub struct AppState {
     pub access: Arc<Access>,
     pub catalog: Arc<Catalog>,
     pub scaffolder: pave_scaffold::tasks::Scaffolder,
+    pub deployer: pave_deploy::Deployer,
+    /// The router's table, for the URLs environments answer at.
+    pub router_table: crate::router::RoutingTable,
+    pub webhooks: Arc<crate::WebhookSettings>,
     pub metrics: PrometheusHandle,
     pub routes: Arc<RouteTable>,
     pub openapi: Arc<String>,

@@ -36,19 +36,37 @@ async fn start() -> Server {
             cache_dir: cache.path().to_path_buf(),
         },
     ));
-    let scaffolder = pave_scaffold::tasks::Scaffolder::new(
-        catalog.store().clone(),
-        Arc::clone(&catalog),
-        pave_scaffold::tasks::ScaffolderConfig::under(&cache.path().join("data")),
-    );
+    let data = cache.path().join("data");
+    let routes = pave_server::router::RoutingTable::new();
+    let engines = pave_server::Engines {
+        catalog: Arc::clone(&catalog),
+        scaffolder: pave_scaffold::tasks::Scaffolder::new(
+            catalog.store().clone(),
+            Arc::clone(&catalog),
+            pave_scaffold::tasks::ScaffolderConfig::under(&data),
+        ),
+        deployer: pave_deploy::Deployer::new(
+            catalog.store().clone(),
+            Arc::clone(&catalog),
+            Arc::new(
+                pave_runtime::LocalRuntime::new(data.join("runtime"), Default::default()).unwrap(),
+            ),
+            Arc::new(routes.clone()),
+            pave_deploy::DeployConfig::under(&data, 7080),
+        ),
+        routes,
+        webhooks: Default::default(),
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
         pave_server::serve(
-            listener,
+            pave_server::Listeners {
+                api: listener,
+                router: None,
+            },
             access,
-            catalog,
-            scaffolder,
+            engines,
             ServerOptions::default(),
             std::future::pending(),
         )

@@ -62,11 +62,42 @@ pub enum Command {
     /// Validate descriptor files offline; list, search and register catalog entities.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Run a software template: start a task and follow it, or --dry-run it.
+    Create(CreateArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// A catalog template (python-service, template:default/python-service),
+    /// or a local template.yaml or its directory (with --dry-run only).
+    #[arg(value_hint = clap::ValueHint::AnyPath)]
+    pub template: String,
+    /// A value as key=value (repeatable, later wins); a.b=c sets nested
+    /// values; the value is read as YAML (true, 3 and [a, b] get types;
+    /// null removes the key).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Like --set, but the value is always a string; applied after --set.
+    #[arg(long = "set-string", value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// A YAML or JSON file of values (repeatable; - reads standard input);
+    /// read before --set.
+    #[arg(long = "values", value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub values: Vec<PathBuf>,
+    /// A secret for this run only, as key=value (repeatable); never stored or printed.
+    #[arg(long = "secret", value_name = "KEY=VALUE")]
+    pub secrets: Vec<String>,
+    /// Run the template with no side effects and show the files it would create.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Start the task, print its id and return without following it.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +117,9 @@ pub struct UpArgs {
     /// Start without the demo content (the golden-path templates).
     #[arg(long)]
     pub no_demo: bool,
+    /// Where the router for environments listens [default: 127.0.0.1:7080, or PAVE_ROUTER_LISTEN].
+    #[arg(long)]
+    pub router_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Args)]

@@ -150,7 +150,64 @@ impl Client {
         }
         Err(server_error(status, &text))
     }
+
+    /// Opens a streaming GET (server-sent events) and returns the response
+    /// once its status is a success, for reading with `Response::chunk`.
+    /// `last_event_id` resumes a stream after that event.
+    pub async fn stream(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        last_event_id: Option<&str>,
+    ) -> anyhow::Result<reqwest::Response> {
+        let Some(token) = &self.token else {
+            bail!(
+                "no token: run `pave login --server {} --token TOKEN`, or set PAVE_TOKEN",
+                self.server
+            );
+        };
+        let url = format!("{}{path}", self.server);
+        let mut request = self
+            .http
+            .get(&url)
+            .bearer_auth(token)
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .query(query);
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = request.send().await.map_err(|error| {
+            anyhow!(
+                "cannot reach Pave at {}: {}",
+                self.server,
+                root_cause(&error)
+            )
+        })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let text = response.text().await.unwrap_or_default();
+        Err(server_error(status, &text))
+    }
 }
+
+/// An error answer of the API, with its HTTP status for callers that react
+/// to some (`error.downcast_ref::<ServerError>()`). Displays as the one
+/// clear message.
+#[derive(Debug)]
+pub struct ServerError {
+    pub status: StatusCode,
+    message: String,
+}
+
+impl std::fmt::Display for ServerError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ServerError {}
 
 fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = error;
@@ -181,5 +238,5 @@ fn server_error(status: StatusCode, text: &str) -> anyhow::Error {
             message.push_str(&crate::output::diagnostic_line(diagnostic));
         }
     }
-    anyhow!(message)
+    anyhow::Error::new(ServerError { status, message })
 }

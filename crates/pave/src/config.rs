@@ -32,6 +32,36 @@ struct FileConfig {
     server: Option<ServerSection>,
     catalog: Option<CatalogSection>,
     scaffolder: Option<ScaffolderSection>,
+    router: Option<RouterSection>,
+    deploy: Option<DeploySection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RouterSection {
+    listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DeploySection {
+    ready_timeout_seconds: Option<u64>,
+    webhooks: Option<WebhooksSection>,
+    previews: Option<PreviewsSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct WebhooksSection {
+    github_secret: Option<String>,
+    gitlab_token: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PreviewsSection {
+    base_environment: Option<String>,
+    ttl_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -121,6 +151,15 @@ pub struct Config {
     pub scaffolder_file_push_roots: Vec<PathBuf>,
     /// Whether the golden paths shipped with Pave are registered.
     pub golden_paths: bool,
+    /// Where Pave's router listens (`router.listen`).
+    pub router_listen: SocketAddr,
+    /// How long a new version may take to become ready.
+    pub deploy_ready_timeout: Duration,
+    pub webhook_github_secret: Option<String>,
+    pub webhook_gitlab_token: Option<String>,
+    /// The environment previews start from.
+    pub preview_base: String,
+    pub preview_ttl_seconds: u64,
 }
 
 /// What the command line says, which wins over file and environment.
@@ -133,6 +172,8 @@ pub struct Overrides {
     pub catalog_locations: Vec<CatalogLocation>,
     /// `pave up --no-demo`: leave out the golden paths.
     pub no_demo: bool,
+    /// `pave up --router-listen`.
+    pub router_listen: Option<SocketAddr>,
 }
 
 /// Why configuration could not be read.
@@ -173,6 +214,13 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "PAVE_CATALOG_REFRESH_INTERVAL_SECONDS",
         "catalog.refreshIntervalSeconds",
     ),
+    ("PAVE_ROUTER_LISTEN", "router.listen"),
+    (
+        "PAVE_DEPLOY_READY_TIMEOUT_SECONDS",
+        "deploy.readyTimeoutSeconds",
+    ),
+    ("PAVE_WEBHOOK_GITHUB_SECRET", "deploy.webhooks.githubSecret"),
+    ("PAVE_WEBHOOK_GITLAB_TOKEN", "deploy.webhooks.gitlabToken"),
 ];
 
 fn parse_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -243,6 +291,10 @@ impl Config {
         let server = file.server.unwrap_or_default();
         let catalog = file.catalog.unwrap_or_default();
         let scaffolder = file.scaffolder.unwrap_or_default();
+        let router = file.router.unwrap_or_default();
+        let deploy = file.deploy.unwrap_or_default();
+        let webhooks = deploy.webhooks.unwrap_or_default();
+        let previews = deploy.previews.unwrap_or_default();
         let base = file_directory.clone();
         let golden_paths = !overrides.no_demo && scaffolder.golden_paths.unwrap_or(true);
         let scaffolder_file_push_roots = scaffolder
@@ -356,6 +408,37 @@ impl Config {
             ),
             scaffolder_file_push_roots,
             golden_paths,
+            router_listen: overrides
+                .router_listen
+                .or(from_environment(
+                    environment,
+                    "PAVE_ROUTER_LISTEN",
+                    "an address such as 127.0.0.1:7080",
+                )?)
+                .or(router.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 7080))),
+            deploy_ready_timeout: Duration::from_secs(
+                from_environment(
+                    environment,
+                    "PAVE_DEPLOY_READY_TIMEOUT_SECONDS",
+                    "a number of seconds",
+                )?
+                .or(deploy.ready_timeout_seconds)
+                .unwrap_or(60)
+                .max(1),
+            ),
+            webhook_github_secret: environment
+                .get("PAVE_WEBHOOK_GITHUB_SECRET")
+                .cloned()
+                .or(webhooks.github_secret)
+                .filter(|secret| !secret.is_empty()),
+            webhook_gitlab_token: environment
+                .get("PAVE_WEBHOOK_GITLAB_TOKEN")
+                .cloned()
+                .or(webhooks.gitlab_token)
+                .filter(|token| !token.is_empty()),
+            preview_base: previews.base_environment.unwrap_or_else(|| "dev".into()),
+            preview_ttl_seconds: previews.ttl_seconds.unwrap_or(3 * 24 * 3600),
         };
         if config.catalog_refresh.is_zero() {
             return Err(ConfigError::Invalid {

@@ -78,6 +78,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         })
                         .collect(),
                     no_demo: args.no_demo,
+                    router_listen: args.router_listen,
                 },
                 LogFormat::Text,
             )?;
@@ -93,6 +94,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     log_format: args.log_format,
                     catalog_locations: Vec::new(),
                     no_demo: false,
+                    router_listen: None,
                 },
                 LogFormat::Json,
             )?;
@@ -105,6 +107,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Policy(command) => commands::policy::run(global, command).await,
         Command::Audit(command) => commands::audit::run(global, command).await,
         Command::Catalog(command) => commands::catalog::run(global, command).await,
+        Command::Create(args) => commands::create::run(global, args).await,
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "pave", &mut std::io::stdout());
             Ok(())

@@ -206,6 +206,7 @@ fn an_unreachable_database_stops_start_up_and_names_it() {
     let started = Instant::now();
     let output = Command::new(BINARY)
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("PAVE_ROUTER_LISTEN", "127.0.0.1:0")
         .env("PAVE_DATA_DIR", directory.path())
         .env(
             "PAVE_DATABASE_URL",
@@ -519,6 +520,7 @@ fn serve_logs_json_lines_that_carry_the_request_id() {
     let directory = temporary();
     let mut child = Command::new(BINARY)
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("PAVE_ROUTER_LISTEN", "127.0.0.1:0")
         .env("PAVE_DATA_DIR", directory.path())
         .env_remove("PAVE_DATABASE_URL")
         .env_remove("PAVE_LOG_FORMAT")
@@ -695,10 +697,25 @@ async fn the_cli_registers_lists_and_reads_the_catalog() {
 
     let output = pave(&config, &["catalog", "locations", "-o", "json"]);
     let locations: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let id = locations[0]["data"]["id"].as_str().unwrap().to_string();
+    // The golden paths are registered too; unregister the one added here.
+    let id = locations
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|location| {
+            location["data"]["target"]
+                .as_str()
+                .is_some_and(|target| target.ends_with("acme-corp.yaml"))
+        })
+        .and_then(|location| location["data"]["id"].as_str())
+        .unwrap()
+        .to_string();
     let output = pave(&config, &["catalog", "unregister", &id]);
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let output = pave(&config, &["catalog", "list", "-o", "json"]);
+    let output = pave(
+        &config,
+        &["catalog", "list", "--filter", "kind=group", "-o", "json"],
+    );
     let page: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(page["totalItems"], 0);
 }

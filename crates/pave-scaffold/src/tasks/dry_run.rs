@@ -165,6 +165,11 @@ fn write_files(directory: &Workspace, files: &[DryRunFile]) -> Result<(), Scaffo
         }
         std::fs::write(&target, &file.content)
             .map_err(|error| ScaffolderError::Io(format!("dry run: {error}")))?;
+        if file.executable {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
+                .map_err(|error| ScaffolderError::Io(format!("dry run: {error}")))?;
+        }
     }
     Ok(())
 }

@@ -711,13 +711,14 @@ impl Scaffolder {
                 &json!({"message": format!("Cancelled by {by}")}),
             )
             .await?;
-            let running = self
-                .inner
-                .running
-                .lock()
-                .ok()
-                .and_then(|running| running.get(id).map(|task| task.cancellation.clone()));
-            if let Some(cancellation) = running {
+            let running = self.inner.running.lock().ok().and_then(|running| {
+                running
+                    .get(id)
+                    .map(|task| (task.cancellation.clone(), task.last_event.clone()))
+            });
+            if let Some((cancellation, last_event)) = running {
+                // Readers waiting on the stream see the cancel at once.
+                last_event.send_modify(|last| *last += 1);
                 cancellation.cancel();
             }
         }

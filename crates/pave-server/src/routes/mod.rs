@@ -7,11 +7,13 @@
 
 mod audit;
 pub(crate) mod catalog;
+mod deploy;
 mod health;
 mod policies;
 mod scaffolder;
 mod server;
 mod tokens;
+pub(crate) mod webhooks;
 
 use std::collections::HashMap;
 
@@ -26,7 +28,13 @@ use crate::state::AppState;
 use crate::{auth, metrics};
 
 /// Routes anyone may call, without a token.
-pub const PUBLIC: &[(&str, &str)] = &[("GET", "/healthz"), ("GET", "/readyz")];
+/// Webhooks take no token: they prove themselves with the shared secret.
+pub const PUBLIC: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("POST", "/api/v1/webhooks/github"),
+    ("POST", "/api/v1/webhooks/gitlab"),
+];
 
 /// Every gated route and the action it needs.
 pub const DECLARED: &[(&str, &str, Action)] = &[
@@ -147,6 +155,38 @@ pub const DECLARED: &[(&str, &str, Action)] = &[
         "/api/scaffolder/v2/dry-run",
         Action::ScaffolderTemplateDryrun,
     ),
+    ("GET", "/api/v1/environments", Action::EnvironmentRead),
+    ("POST", "/api/v1/environments", Action::EnvironmentCreate),
+    (
+        "GET",
+        "/api/v1/environments/{name}",
+        Action::EnvironmentRead,
+    ),
+    (
+        "DELETE",
+        "/api/v1/environments/{name}",
+        Action::EnvironmentDelete,
+    ),
+    ("POST", "/api/v1/deployments/plan", Action::DeploymentRead),
+    ("GET", "/api/v1/deployments", Action::DeploymentRead),
+    ("POST", "/api/v1/deployments", Action::DeploymentCreate),
+    ("GET", "/api/v1/deployments/{id}", Action::DeploymentRead),
+    (
+        "GET",
+        "/api/v1/deployments/{id}/logs",
+        Action::DeploymentRead,
+    ),
+    (
+        "POST",
+        "/api/v1/deployments/rollback",
+        Action::DeploymentCreate,
+    ),
+    (
+        "POST",
+        "/api/v1/deployments/promote",
+        Action::DeploymentCreate,
+    ),
+    ("POST", "/api/v1/previews", Action::PreviewCreate),
 ];
 
 /// Looks up the action a (method, route) pair declares.
@@ -232,12 +272,26 @@ fn gated() -> OpenApiRouter<AppState> {
         .routes(routes!(scaffolder::event_stream))
         .routes(routes!(scaffolder::cancel))
         .routes(routes!(scaffolder::dry_run))
+        .routes(routes!(
+            deploy::list_environments,
+            deploy::create_environment
+        ))
+        .routes(routes!(deploy::get_environment, deploy::delete_environment))
+        .routes(routes!(deploy::plan))
+        .routes(routes!(deploy::list_deployments, deploy::deploy))
+        .routes(routes!(deploy::get_deployment))
+        .routes(routes!(deploy::logs))
+        .routes(routes!(deploy::rollback))
+        .routes(routes!(deploy::promote))
+        .routes(routes!(deploy::create_preview))
 }
 
 fn public() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(webhooks::github))
+        .routes(routes!(webhooks::gitlab))
 }
 
 /// The full API as one OpenAPI document and the two routers it came from.

@@ -421,10 +421,13 @@ pub struct DryRun {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DirectoryEntry {
     path: String,
     base64_content: String,
+    /// The file's executable bit.
+    #[serde(default)]
+    executable: bool,
 }
 
 /// Runs a template given inline with no side effects.
@@ -447,7 +450,7 @@ pub async fn dry_run(
             })?;
         files.push(DryRunFile {
             path: entry.path,
-            executable: false,
+            executable: entry.executable,
             content,
         });
     }

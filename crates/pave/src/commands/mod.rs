@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod create;
 pub mod policy;
 pub mod serve;
 pub mod session;

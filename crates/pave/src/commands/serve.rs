@@ -9,8 +9,12 @@ use anyhow::{Context, bail};
 use pave_access::Access;
 use pave_catalog::{Catalog, CatalogConfig, LocationSpec, OrphanStrategy};
 use pave_catalog_model::Rules;
+use pave_deploy::{DeployConfig, Deployer};
+use pave_runtime::{LocalOptions, LocalRuntime};
 use pave_scaffold::tasks::{Scaffolder, ScaffolderConfig};
 use pave_server::ServerOptions;
+use pave_server::router::RoutingTable;
+use pave_server::{Engines, Listeners, WebhookSettings};
 use pave_store::{ConnectOptions, Store};
 use tokio::net::TcpListener;
 
@@ -80,6 +84,13 @@ pub async fn run(config: Config, embedded: bool) -> anyhow::Result<()> {
         format!("cannot listen on {}: is another Pave (or something else) using it? Pick another with --listen", config.listen)
     })?;
     let address = listener.local_addr()?;
+    let router_listener = TcpListener::bind(config.router_listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} for the router: is another Pave using it? Pick another with --router-listen (or PAVE_ROUTER_LISTEN)",
+            config.router_listen
+        )
+    })?;
+    let router_address = router_listener.local_addr()?;
     let data_dir = prepare_data_dir(&config.data_dir)?;
     let database_url = config.database_url(&data_dir);
     let store = Store::open(
@@ -137,6 +148,24 @@ pub async fn run(config: Config, embedded: bool) -> anyhow::Result<()> {
             "template tasks were interrupted by the last stop and are marked failed"
         );
     }
+    let runtime = Arc::new(
+        LocalRuntime::new(data_dir.join("runtime"), LocalOptions::default())
+            .context("cannot prepare the local runtime's directory")?,
+    );
+    let routes = RoutingTable::new();
+    let deployer = Deployer::new(
+        store.clone(),
+        Arc::clone(&catalog),
+        runtime,
+        Arc::new(routes.clone()),
+        DeployConfig {
+            ready_timeout: config.deploy_ready_timeout,
+            ..DeployConfig::under(&data_dir, router_address.port())
+        },
+    );
+    // Environments come back before anything is served: processes a killed
+    // Pave left running are adopted, missing ones started, leftovers stopped.
+    deployer.recover().await?;
     let bootstrap = access.bootstrap().await?;
 
     let url = format!("http://{address}");
@@ -146,6 +175,11 @@ pub async fn run(config: Config, embedded: bool) -> anyhow::Result<()> {
     writeln!(
         out,
         "  API             {url}/api/v1  (described at {url}/api/openapi.json)"
+    )?;
+    writeln!(
+        out,
+        "  router          http://<workload>--<environment>.localhost:{}",
+        router_address.port()
     )?;
     if embedded || store.backend() == pave_store::Backend::Sqlite {
         writeln!(
@@ -184,10 +218,23 @@ pub async fn run(config: Config, embedded: bool) -> anyhow::Result<()> {
         policy_refresh: config.policy_refresh,
     };
     let result = pave_server::serve(
-        listener,
+        Listeners {
+            api: listener,
+            router: Some(router_listener),
+        },
         Arc::clone(&access),
-        catalog,
-        scaffolder,
+        Engines {
+            catalog,
+            scaffolder,
+            deployer,
+            routes,
+            webhooks: Arc::new(WebhookSettings {
+                github_secret: config.webhook_github_secret.clone(),
+                gitlab_token: config.webhook_gitlab_token.clone(),
+                preview_base: config.preview_base.clone(),
+                preview_ttl_seconds: config.preview_ttl_seconds,
+            }),
+        },
         options,
         shutdown_signal(),
     )

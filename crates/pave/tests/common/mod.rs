@@ -50,6 +50,8 @@ impl Server {
         command
             .args(extra)
             .env_remove("PAVE_LISTEN")
+            // Tests run side by side: each router gets a port of its own.
+            .env("PAVE_ROUTER_LISTEN", "127.0.0.1:0")
             .env("PAVE_LOG_LEVEL", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -154,4 +156,32 @@ pub fn http_get(address: &str, path: &str) -> Option<(u16, String)> {
     stream.read_to_string(&mut response).ok()?;
     let status = response.split(' ').nth(1)?.parse().ok()?;
     Some((status, response))
+}
+
+/// An authenticated GET of a JSON API route: (status, body as JSON).
+pub fn api_get(address: &str, path: &str, token: &str) -> (u16, serde_json::Value) {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body)
+        .unwrap_or("");
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
 }
