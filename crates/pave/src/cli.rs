@@ -114,7 +114,7 @@ pub struct UpArgs {
     /// A catalog file or glob to read (repeatable), such as ./catalog-info.yaml.
     #[arg(long = "location")]
     pub locations: Vec<PathBuf>,
-    /// Start without the demo content (the golden-path templates).
+    /// On the first start, do not seed the demo service (hello, deployed to dev) [or PAVE_DEMO=false].
     #[arg(long)]
     pub no_demo: bool,
     /// Where the router for environments listens [default: 127.0.0.1:7080, or PAVE_ROUTER_LISTEN].

@@ -151,6 +151,8 @@ pub struct Config {
     pub scaffolder_file_push_roots: Vec<PathBuf>,
     /// Whether the golden paths shipped with Pave are registered.
     pub golden_paths: bool,
+    /// Whether the first start seeds the demo service (`pave up` only).
+    pub demo: bool,
     /// Where Pave's router listens (`router.listen`).
     pub router_listen: SocketAddr,
     /// How long a new version may take to become ready.
@@ -170,8 +172,10 @@ pub struct Overrides {
     pub log_format: Option<LogFormat>,
     /// Extra catalog locations (`pave up --location`), relative to the working directory.
     pub catalog_locations: Vec<CatalogLocation>,
-    /// `pave up --no-demo`: leave out the golden paths.
+    /// `pave up --no-demo`: no demo service on the first start.
     pub no_demo: bool,
+    /// True for `pave up` (the embedded default), false for `serve`.
+    pub embedded: bool,
     /// `pave up --router-listen`.
     pub router_listen: Option<SocketAddr>,
 }
@@ -221,6 +225,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("PAVE_WEBHOOK_GITHUB_SECRET", "deploy.webhooks.githubSecret"),
     ("PAVE_WEBHOOK_GITLAB_TOKEN", "deploy.webhooks.gitlabToken"),
+    ("PAVE_DEMO", "(pave up) false: no demo service"),
 ];
 
 fn parse_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -296,7 +301,13 @@ impl Config {
         let webhooks = deploy.webhooks.unwrap_or_default();
         let previews = deploy.previews.unwrap_or_default();
         let base = file_directory.clone();
-        let golden_paths = !overrides.no_demo && scaffolder.golden_paths.unwrap_or(true);
+        let golden_paths = scaffolder.golden_paths.unwrap_or(true);
+        // The demo is for `pave up` on a fresh machine; servers opt out with
+        // --no-demo or PAVE_DEMO=false (tests do).
+        let demo = overrides.embedded
+            && !overrides.no_demo
+            && golden_paths
+            && environment.get("PAVE_DEMO").is_none_or(|value| value != "false");
         let scaffolder_file_push_roots = scaffolder
             .file_push_roots
             .into_iter()
@@ -408,6 +419,7 @@ impl Config {
             ),
             scaffolder_file_push_roots,
             golden_paths,
+            demo,
             router_listen: overrides
                 .router_listen
                 .or(from_environment(

@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod commands;
 mod config;
+mod demo;
 mod golden_paths;
 mod output;
 
@@ -78,6 +79,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         })
                         .collect(),
                     no_demo: args.no_demo,
+                    embedded: true,
                     router_listen: args.router_listen,
                 },
                 LogFormat::Text,
@@ -94,6 +96,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     log_format: args.log_format,
                     catalog_locations: Vec::new(),
                     no_demo: false,
+                    embedded: false,
                     router_listen: None,
                 },
                 LogFormat::Json,

@@ -14,7 +14,7 @@ pub(crate) fn unknown_host(host: &str) -> Response<Full<Bytes>> {
         &format!(
             "<h1>No environment answers at {host}</h1>\
              <p>Preview and environment URLs look like \
-             <code>http://&lt;workload&gt;--&lt;environment&gt;.localhost:7080/</code>. \
+             <code>http://&lt;workload&gt;--&lt;environment&gt;.localhost:&lt;router port&gt;/</code>. \
              Check the workload and environment names in the portal; the \
              environment may have expired or been torn down.</p>"
         ),
@@ -39,7 +39,7 @@ pub(crate) fn connect_refused() -> Response<Full<Bytes>> {
         "Method not allowed",
         "<h1>The router does not tunnel CONNECT requests</h1>\
          <p>It is a reverse proxy: send ordinary requests to \
-         <code>http://&lt;workload&gt;--&lt;environment&gt;.localhost:7080/</code>.</p>",
+         <code>http://&lt;workload&gt;--&lt;environment&gt;.localhost:&lt;router port&gt;/</code>.</p>",
     );
     response.headers_mut().insert(
         hyper::header::ALLOW,

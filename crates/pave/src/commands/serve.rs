@@ -209,8 +209,34 @@ pub async fn run(config: Config, embedded: bool) -> anyhow::Result<()> {
             issued.token
         )?;
     }
+    let seed_demo = config.demo && bootstrap.is_some();
+    if seed_demo {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Seeding the demo: the python-service golden path creates `hello`, which is deployed to `dev`."
+        )?;
+        writeln!(
+            out,
+            "  demo            {}  (starting; --no-demo skips this)",
+            deployer.url_of(crate::demo::COMPONENT, crate::demo::ENVIRONMENT)
+        )?;
+    }
     out.flush()?;
     drop(out);
+    if seed_demo {
+        let (catalog, scaffolder, deployer) =
+            (Arc::clone(&catalog), scaffolder.clone(), deployer.clone());
+        tokio::spawn(async move {
+            match crate::demo::seed(&catalog, &scaffolder, &deployer).await {
+                Ok(url) => {
+                    tracing::info!(%url, "the demo is up");
+                    println!("  demo ready      {url}");
+                }
+                Err(error) => tracing::warn!(error = %format!("{error:#}"), "the demo could not be seeded; Pave works without it"),
+            }
+        });
+    }
     tracing::info!(%address, backend = store.backend().name(), ready_ms = started.elapsed().as_millis() as u64, "serving");
 
     let options = ServerOptions {

@@ -52,6 +52,8 @@ impl Server {
             .env_remove("PAVE_LISTEN")
             // Tests run side by side: each router gets a port of its own.
             .env("PAVE_ROUTER_LISTEN", "127.0.0.1:0")
+            // No demo service: tests set up what they need.
+            .env("PAVE_DEMO", "false")
             .env("PAVE_LOG_LEVEL", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
