@@ -875,7 +875,8 @@ impl Deployer {
         Ok(())
     }
 
-    /// Start-up: fails rollouts a stop interrupted, then reconciles.
+    /// Start-up: fails rollouts a stop interrupted, tears down previews
+    /// that expired while Pave was down, then reconciles.
     pub async fn recover(&self) -> Result<(), DeployError> {
         let failed = deployments::fail_unfinished(&self.inner.store).await?;
         if failed > 0 {
@@ -883,6 +884,10 @@ impl Deployer {
                 deployments = failed,
                 "rollouts were interrupted by the last stop and are marked failed"
             );
+        }
+        let reaped = self.reap_expired().await?;
+        if !reaped.is_empty() {
+            tracing::info!(environments = ?reaped, "tore down previews that expired while Pave was stopped");
         }
         self.reconcile().await
     }

@@ -31,6 +31,17 @@ impl Server {
 
     /// Like `start`, with more arguments (such as `--location FILE`).
     pub fn start_with(data_dir: &Path, database: &TestDatabase, extra: &[&str]) -> Server {
+        Server::start_with_env(data_dir, database, extra, &[])
+    }
+
+    /// Like `start_with`, with environment variables set last (so they win
+    /// over the test defaults, such as `PAVE_DEMO=false`).
+    pub fn start_with_env(
+        data_dir: &Path,
+        database: &TestDatabase,
+        extra: &[&str],
+        environment: &[(&str, &str)],
+    ) -> Server {
         let mut command = Command::new(BINARY);
         let database_url = match TestDatabase::backend() {
             Backend::Sqlite => {
@@ -55,6 +66,7 @@ impl Server {
             // No demo service: tests set up what they need.
             .env("PAVE_DEMO", "false")
             .env("PAVE_LOG_LEVEL", "warn")
+            .envs(environment.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -96,6 +108,19 @@ impl Server {
 
     pub fn address(&self) -> String {
         self.url.trim_start_matches("http://").to_string()
+    }
+
+    /// The port Pave's router listens on, from the start-up lines.
+    pub fn router_port(&self) -> u16 {
+        self.stdout
+            .iter()
+            .find_map(|line| {
+                line.trim()
+                    .strip_prefix("router")
+                    .and_then(|rest| rest.trim().rsplit(':').next())
+                    .and_then(|port| port.parse().ok())
+            })
+            .expect("pave printed its router address")
     }
 
     pub fn wait_healthy(&self) {
