@@ -13,7 +13,8 @@
 //! too and call them in order.
 //!
 //! Flow: [`parse_template`] the catalog entity, [`with_defaults`] and
-//! [`validate_values`] the submitted values, then for each step
+//! [`validate_values`] the submitted values (a wizard checks each page as it
+//! is submitted with [`validate_page`]), then for each step
 //! [`step_should_run`], [`each_items`] and [`render_step_input`] with a
 //! [`Context`] that grows as steps produce outputs.
 
@@ -45,5 +46,5 @@ pub use run::{
     missing_actions_message, render_output, run_template,
 };
 pub use text::{TextOptions, render_text};
-pub use values::{ValueProblem, validate_values, with_defaults};
+pub use values::{ValueProblem, validate_page, validate_values, with_defaults};
 pub use workspace::{Workspace, WorkspaceError};

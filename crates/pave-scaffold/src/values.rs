@@ -121,7 +121,54 @@ impl std::fmt::Display for ValueProblem {
 /// `data-url` are ignored. Messages for parameters marked as secret
 /// (`ui:field: Secret`, `ui:widget: password`) do not repeat the value.
 pub fn validate_values(template: &Template, values: &Value) -> Result<(), Vec<ValueProblem>> {
+    check_values_shape(values)?;
     let mut problems: Vec<ValueProblem> = Vec::new();
+    for (index, page) in template.parameters.iter().enumerate() {
+        check_page(index, page, values, &mut problems);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// Validates `values` against one parameter page only, as a wizard does
+/// when that page is submitted: the page's own schema (its `required`,
+/// patterns, lengths, formats …) over the whole values object, so values of
+/// other pages are neither needed nor checked.
+///
+/// The rules are those of [`validate_values`]: a page whose Backstage `if`
+/// does not hold for `values` is not checked, and messages about secret
+/// parameters do not repeat the value. A `page_index` past the last page is
+/// a problem with an empty path.
+pub fn validate_page(
+    template: &Template,
+    page_index: usize,
+    values: &Value,
+) -> Result<(), Vec<ValueProblem>> {
+    check_values_shape(values)?;
+    let Some(page) = template.parameters.get(page_index) else {
+        return Err(vec![ValueProblem {
+            path: String::new(),
+            message: format!(
+                "the template has {} parameter page(s); there is no page {}",
+                template.parameters.len(),
+                page_index + 1
+            ),
+        }]);
+    };
+    let mut problems = Vec::new();
+    check_page(page_index, page, values, &mut problems);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// Values must be an object within the size bounds.
+fn check_values_shape(values: &Value) -> Result<(), Vec<ValueProblem>> {
     if !values.is_object() {
         return Err(vec![ValueProblem {
             path: String::new(),
@@ -137,58 +184,62 @@ pub fn validate_values(template: &Template, values: &Value) -> Result<(), Vec<Va
             message: exceeded.to_string(),
         }]);
     }
-    for (index, page) in template.parameters.iter().enumerate() {
-        match page.applies(values) {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(problem) => {
-                problems.push(problem);
-                continue;
-            }
-        }
-        let schema = page.validation_schema();
-        let validator = match jsonschema::options()
-            .offline()
-            .should_validate_formats(true)
-            .build(&schema)
-        {
-            Ok(validator) => validator,
-            Err(error) => {
-                problems.push(ValueProblem {
-                    path: String::new(),
-                    message: format!(
-                        "the schema of parameter page {} ({}) is invalid: {error}; fix the template",
-                        index + 1,
-                        page.title.as_deref().unwrap_or("untitled")
-                    ),
-                });
-                continue;
-            }
-        };
-        for error in validator.iter_errors(values) {
-            let mut path = error.instance_path().as_str().to_string();
-            if let jsonschema::error::ValidationErrorKind::Required { property } = error.kind() {
-                let name = property
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| property.to_string());
-                path = format!("{path}/{}", escape_pointer(&name));
-            }
-            let message = if is_secret(page, &path) {
-                error.masked().to_string()
-            } else {
-                error.to_string()
-            };
-            let problem = ValueProblem { path, message };
-            if !problems.contains(&problem) {
-                problems.push(problem);
-            }
+    Ok(())
+}
+
+/// Adds the problems `values` have with page `index` (none when its `if`
+/// does not hold).
+fn check_page(
+    index: usize,
+    page: &ParameterPage,
+    values: &Value,
+    problems: &mut Vec<ValueProblem>,
+) {
+    match page.applies(values) {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(problem) => {
+            problems.push(problem);
+            return;
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
+    let schema = page.validation_schema();
+    let validator = match jsonschema::options()
+        .offline()
+        .should_validate_formats(true)
+        .build(&schema)
+    {
+        Ok(validator) => validator,
+        Err(error) => {
+            problems.push(ValueProblem {
+                path: String::new(),
+                message: format!(
+                    "the schema of parameter page {} ({}) is invalid: {error}; fix the template",
+                    index + 1,
+                    page.title.as_deref().unwrap_or("untitled")
+                ),
+            });
+            return;
+        }
+    };
+    for error in validator.iter_errors(values) {
+        let mut path = error.instance_path().as_str().to_string();
+        if let jsonschema::error::ValidationErrorKind::Required { property } = error.kind() {
+            let name = property
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| property.to_string());
+            path = format!("{path}/{}", escape_pointer(&name));
+        }
+        let message = if is_secret(page, &path) {
+            error.masked().to_string()
+        } else {
+            error.to_string()
+        };
+        let problem = ValueProblem { path, message };
+        if !problems.contains(&problem) {
+            problems.push(problem);
+        }
     }
 }
 
@@ -248,5 +299,80 @@ fn fill_defaults(schema: &Value, values: &mut Value, depth: usize) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::parse_template;
+
+    fn template() -> Template {
+        parse_template(&json!({
+            "apiVersion": "scaffolder.backstage.io/v1beta3",
+            "kind": "Template",
+            "metadata": {"name": "t"},
+            "spec": {
+                "type": "service",
+                "parameters": [
+                    {
+                        "title": "About",
+                        "required": ["name"],
+                        "properties": {
+                            "name": {"type": "string", "pattern": "^[a-z]+$"},
+                            "token": {"type": "string", "minLength": 10, "ui:field": "Secret"}
+                        }
+                    },
+                    {
+                        "title": "Repository",
+                        "required": ["repoUrl"],
+                        "properties": {"repoUrl": {"type": "string"}}
+                    },
+                    {
+                        "title": "Only for databases",
+                        "if": "${{ parameters.kind === 'db' }}",
+                        "required": ["size"],
+                        "properties": {"size": {"type": "integer"}}
+                    }
+                ]
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_page_is_checked_alone() {
+        let template = template();
+        // Page 1 does not need page 2's repoUrl.
+        assert!(validate_page(&template, 0, &json!({"name": "orders"})).is_ok());
+        assert!(validate_values(&template, &json!({"name": "orders"})).is_err());
+        let problems = validate_page(&template, 0, &json!({"name": "Bad Name"})).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].path, "/name");
+        let problems = validate_page(&template, 1, &json!({"name": "Bad Name"})).unwrap_err();
+        assert_eq!(problems[0].path, "/repoUrl", "{problems:?}");
+        assert!(problems.iter().all(|problem| problem.path != "/name"));
+    }
+
+    #[test]
+    fn a_page_whose_condition_does_not_hold_is_not_checked() {
+        let template = template();
+        assert!(validate_page(&template, 2, &json!({"kind": "web"})).is_ok());
+        let problems = validate_page(&template, 2, &json!({"kind": "db"})).unwrap_err();
+        assert_eq!(problems[0].path, "/size");
+    }
+
+    #[test]
+    fn page_problems_keep_secrets_out_and_name_a_missing_page() {
+        let template = template();
+        let problems =
+            validate_page(&template, 0, &json!({"name": "ok", "token": "hunter2"})).unwrap_err();
+        assert_eq!(problems[0].path, "/token");
+        assert!(!problems[0].message.contains("hunter2"), "{}", problems[0]);
+        let problems = validate_page(&template, 7, &json!({})).unwrap_err();
+        assert!(problems[0].message.contains("no page 8"), "{}", problems[0]);
+        assert!(validate_page(&template, 0, &json!([1])).is_err());
     }
 }

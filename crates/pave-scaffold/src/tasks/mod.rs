@@ -330,6 +330,7 @@ impl Scaffolder {
         &self,
         entity: &Value,
         values: &Value,
+        secrets: &BTreeMap<String, String>,
     ) -> Result<(Template, Value), ScaffolderError> {
         let template = parse_template(entity).map_err(|error| ScaffolderError::Input {
             message: error.to_string(),
@@ -355,8 +356,24 @@ impl Scaffolder {
             ));
         }
         let values = with_defaults(&template, values);
-        validate_values(&template, &values).map_err(|problems| ScaffolderError::Input {
-            message: format!(
+        // A parameter whose value is given as a secret is validated with it,
+        // but only `values` (without secrets) is kept.
+        let mut checked = values.clone();
+        if let Some(object) = checked.as_object_mut() {
+            for (key, secret) in secrets {
+                let declared = template
+                    .parameters
+                    .iter()
+                    .any(|page| page.properties.contains_key(key));
+                if declared {
+                    object.insert(key.clone(), Value::String(secret.clone()));
+                }
+            }
+        }
+        // Problems quote values; a secret never appears in them.
+        let masker = run::Masker::new(secrets.values());
+        validate_values(&template, &checked).map_err(|problems| ScaffolderError::Input {
+            message: masker.mask(&format!(
                 "the values do not fit the template `{}`: {}",
                 template.name,
                 problems
@@ -364,12 +381,12 @@ impl Scaffolder {
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join("; ")
-            ),
+            )),
             problems: problems
                 .iter()
                 .map(|problem| Problem {
                     path: problem.path.clone(),
-                    message: problem.message.clone(),
+                    message: masker.mask(&problem.message),
                 })
                 .collect(),
         })?;
@@ -391,7 +408,8 @@ impl Scaffolder {
 
     /// Stores a task for `request` and starts it; returns the stored task.
     pub async fn create_task(&self, request: NewTask) -> Result<TaskRecord, ScaffolderError> {
-        let (template, values) = self.prepare(&request.template, &request.values)?;
+        let (template, values) =
+            self.prepare(&request.template, &request.values, &request.secrets)?;
         let template_ref = entity_ref_of(&request.template);
         let user = self.user_context(&request.created_by).await;
         let spec = json!({
@@ -728,7 +746,8 @@ impl Scaffolder {
     /// Runs a template given inline, in a throwaway workspace, with no
     /// effect outside it; returns the log, the files and the output.
     pub async fn dry_run(&self, request: DryRunRequest) -> Result<DryRunResult, ScaffolderError> {
-        let (template, values) = self.prepare(&request.template, &request.values)?;
+        let (template, values) =
+            self.prepare(&request.template, &request.values, &request.secrets)?;
         let user = self.user_context(&request.created_by).await;
         dry_run::run(self, template, values, user, request).await
     }

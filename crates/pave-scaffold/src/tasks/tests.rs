@@ -555,3 +555,42 @@ async fn a_dry_run_returns_files_and_log_and_changes_nothing() {
             .expect("exists")
     );
 }
+
+#[tokio::test]
+async fn a_secret_parameter_is_validated_with_its_secret_and_never_quoted() {
+    let fixture = fixture().await;
+    let steps = "    - id: log\n      action: debug:log\n      input: {message: 'ok'}";
+    let mut template = register_template(&fixture, steps).await;
+    // A required secret parameter with a pattern, given in `secrets` only.
+    template["spec"]["parameters"][0]["properties"]["token"] =
+        json!({"type": "string", "pattern": "^tok-[a-z]+$", "ui:field": "Secret"});
+    template["spec"]["parameters"][0]["required"] = json!(["name", "owner", "token"]);
+    let mut request = new_task(
+        template.clone(),
+        json!({"name": "orders", "owner": "team-a"}),
+    );
+    request.secrets.insert("token".into(), "tok-abc".into());
+    let task = fixture
+        .engine
+        .create_task(request)
+        .await
+        .expect("valid with its secret");
+    assert!(!task.spec.to_string().contains("tok-abc"));
+    fixture
+        .engine
+        .wait(&task.id, Duration::from_secs(30))
+        .await
+        .expect("wait");
+
+    let mut request = new_task(template, json!({"name": "orders", "owner": "team-a"}));
+    request
+        .secrets
+        .insert("token".into(), "Not-A-Token-9".into());
+    let error = fixture
+        .engine
+        .create_task(request)
+        .await
+        .expect_err("pattern");
+    assert!(error.to_string().contains("/token"), "{error}");
+    assert!(!error.to_string().contains("Not-A-Token-9"), "{error}");
+}

@@ -63,7 +63,7 @@ fn text(entity: &Value, pointer: &str) -> String {
 }
 
 /// A link target the page may use: web and mail addresses, or paths here.
-fn safe_href(url: &str) -> Option<String> {
+pub(super) fn safe_href(url: &str) -> Option<String> {
     let lower = url.trim().to_ascii_lowercase();
     let allowed = lower.starts_with("https://")
         || lower.starts_with("http://")

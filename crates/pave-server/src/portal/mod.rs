@@ -10,6 +10,7 @@
 
 pub mod apidoc;
 mod assets;
+mod create;
 mod entity;
 pub mod graph;
 mod pages;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
         .route("/static/{file}", get(assets::serve))
+        .merge(create::router())
 }
 
 /// Whether a path belongs to the portal (for the not-found page's format).

@@ -16,7 +16,7 @@ pub struct Chrome {
     pub csrf: String,
     /// The text in the header's search box.
     pub query: String,
-    /// Which navigation item is current: `home` or `catalog`.
+    /// Which navigation item is current: `home`, `catalog` or `create`.
     pub section: &'static str,
 }
 

@@ -316,7 +316,9 @@ pub async fn event_stream(
         .get("last-event-id")
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<i64>().ok());
-    let after = query.after.or(last_event_id);
+    // A reconnecting browser sends Last-Event-ID; it wins over the `after`
+    // of the URL it first opened, or every reconnect would replay events.
+    let after = last_event_id.or(query.after);
     let engine = state.scaffolder.clone();
     let stream = async_stream(engine, id, after);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
