@@ -7,6 +7,7 @@
 //! pave-bench api     [--requests N] [--concurrency C] [--binary PATH]
 //! pave-bench catalog [--sizes 10000,100000] [--requests N] [--settle SECONDS] [--binary PATH]
 //! pave-bench portal  [--entities N] [--requests N] [--settle SECONDS] [--binary PATH]
+//! pave-bench scaffold [--runs N] [--binary PATH]
 //! ```
 //!
 //! Each prints medians and tail latencies; `bench/README.md` records what
@@ -22,6 +23,7 @@ use anyhow::{Context, bail};
 
 mod catalog;
 mod portal;
+mod scaffold;
 use pave_access::{Action, Authorizer, GroupRef, Principal, PrincipalRef, ResourceRef, policy};
 
 fn main() -> anyhow::Result<()> {
@@ -85,13 +87,17 @@ fn main() -> anyhow::Result<()> {
             option("--requests", 200)?,
             std::time::Duration::from_secs(option("--settle", 5)? as u64),
         )),
+        "scaffold" => runtime.block_on(scaffold::run(&binary, option("--runs", 20)?)),
         "all" => {
             authz(200_000)?;
             startup(&binary, 20)?;
-            runtime.block_on(api(&binary, 20_000, 16))
+            runtime.block_on(api(&binary, 20_000, 16))?;
+            runtime.block_on(scaffold::run(&binary, 20))
         }
         other => {
-            bail!("unknown benchmark `{other}`: use authz, startup, api, catalog, portal or all")
+            bail!(
+                "unknown benchmark `{other}`: use authz, startup, api, catalog, portal, scaffold or all"
+            )
         }
     }
 }
@@ -185,7 +191,14 @@ pub(crate) fn start_with(
     let began = Instant::now();
     let mut command = Command::new(binary);
     command
-        .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "up",
+            "--listen",
+            "127.0.0.1:0",
+            "--router-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(data.path().join("pave"));
     for location in locations {
         command.arg("--location").arg(location);
