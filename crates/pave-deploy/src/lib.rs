@@ -13,6 +13,7 @@
 //! database ([`deployments`]), which is the desired state the reconciler
 //! restores after a restart.
 
+pub mod action;
 pub mod deployments;
 pub mod engine;
 pub mod environment;
@@ -21,6 +22,7 @@ pub mod resources;
 pub mod source;
 pub mod webhook;
 
+pub use action::DeployAction;
 pub use deployments::{Deployment, DeploymentFilter, DeploymentStatus};
 pub use engine::{
     CurrentDeployment, DeployConfig, DeployError, DeployPlan, DeployRequest, Deployer, Ingress,

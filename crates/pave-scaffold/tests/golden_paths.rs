@@ -120,6 +120,7 @@ fn check_template(golden: &GoldenPath, template: &Template) {
     assert_eq!(about.properties["name"]["ui:autofocus"], true);
     let repository = &template.parameters[1];
     assert_eq!(repository.required, ["repoUrl"]);
+    assert_eq!(repository.properties["deploy"]["default"], true);
     assert_eq!(
         repository.properties["repoUrl"]["ui:field"],
         "RepoUrlPicker"
@@ -140,6 +141,7 @@ fn check_template(golden: &GoldenPath, template: &Template) {
             ("fetch", "fetch:template"),
             ("publish", "publish:git"),
             ("register", "catalog:register"),
+            ("deploy", "pave:deploy"),
         ]
     );
     let links: Vec<_> = template
@@ -148,7 +150,7 @@ fn check_template(golden: &GoldenPath, template: &Template) {
         .iter()
         .map(|link| link.title.as_deref().unwrap_or_default())
         .collect();
-    assert_eq!(links, ["Repository", "Open in catalog"]);
+    assert_eq!(links, ["Repository", "Open in catalog", "Open in dev"]);
     assert_eq!(template.output.links[1].icon.as_deref(), Some("catalog"));
     assert_eq!(template.output.text.len(), 1);
 }
@@ -201,12 +203,18 @@ fn render_steps(golden: &GoldenPath, template: &Template, parameters: &Value) ->
                 "entityRef": ENTITY_REF,
                 "catalogInfoUrl": format!("{CONTENTS_URL}/catalog-info.yaml"),
             }),
+            "deploy" => json!({"url": "http://orders--dev.localhost:7080", "environment": "dev"}),
             _ => json!({}),
         };
         context.steps.insert(id, output);
         inputs.push(input);
     }
-    let [fetch, publish, register] = <[Value; 3]>::try_from(inputs).expect("three steps");
+    let [fetch, publish, register, deploy] =
+        <[Value; 4]>::try_from(inputs).expect("four steps");
+    assert_eq!(
+        deploy,
+        json!({"component": ENTITY_REF, "environment": "dev", "createEnvironment": true})
+    );
 
     assert_eq!(fetch["url"], "./skeleton");
     let values = &fetch["values"];

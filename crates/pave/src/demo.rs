@@ -1,15 +1,14 @@
 //! The demo the first `pave up` seeds, so a newcomer sees a live URL within
 //! seconds: the Python golden path creates `demo/hello` in Pave's git
-//! hosting and registers the `hello` component; a `dev` environment is
-//! created and `hello` is deployed to it. Everything goes through the same
-//! engines a person would use, so the demo also shows them working.
+//! hosting, registers the `hello` component and deploys it to `dev` (which
+//! it creates). Everything goes through the same engines a person would
+//! use, so the demo also shows them working.
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use pave_catalog::Catalog;
 use pave_catalog_model::EntityRef;
-use pave_deploy::{DeployRequest, Deployer, DeploymentStatus, NewEnvironment};
 use pave_scaffold::tasks::{NewTask, Scaffolder, TaskStatus};
 use serde_json::json;
 
@@ -21,11 +20,7 @@ pub const COMPONENT: &str = "hello";
 pub const ENVIRONMENT: &str = "dev";
 
 /// Creates, registers and deploys the demo service; returns its URL.
-pub async fn seed(
-    catalog: &Catalog,
-    scaffolder: &Scaffolder,
-    deployer: &Deployer,
-) -> anyhow::Result<String> {
+pub async fn seed(catalog: &Catalog, scaffolder: &Scaffolder) -> anyhow::Result<String> {
     let reference = EntityRef::new("template", "default", "python-service");
     // At the first start the golden paths are registered but not read yet.
     if catalog.entity_by_ref(&reference).await.is_err() {
@@ -43,6 +38,7 @@ pub async fn seed(
                 "description": "The demo service Pave seeds on its first start.",
                 "owner": "group:default/platform",
                 "repoUrl": format!("pave?owner=demo&repo={COMPONENT}"),
+                "deploy": true,
             }),
             secrets: Default::default(),
             created_by: ACTOR.into(),
@@ -56,29 +52,18 @@ pub async fn seed(
             task.status.as_str()
         );
     }
-    let environments = deployer.environments();
-    if environments.get(ENVIRONMENT).await.is_err() {
-        environments
-            .create(
-                NewEnvironment {
-                    name: ENVIRONMENT.into(),
-                    description: "Development: the demo deploys here".into(),
-                    ..NewEnvironment::default()
-                },
-                ACTOR,
-            )
-            .await?;
-    }
-    let deployment = deployer
-        .deploy(DeployRequest {
-            component: COMPONENT.into(),
-            environment: ENVIRONMENT.into(),
-            revision: None,
-            created_by: ACTOR.into(),
+    // The golden path's last step deployed it to `dev`.
+    task.output
+        .as_ref()
+        .and_then(|output| output["links"].as_array())
+        .and_then(|links| {
+            links
+                .iter()
+                .find(|link| link["title"] == "Open in dev")
+                .and_then(|link| link["url"].as_str())
         })
-        .await?;
-    if deployment.status != DeploymentStatus::Healthy {
-        bail!("the demo deployment is {}: {}", deployment.status.as_str(), deployment.message);
-    }
-    Ok(deployer.url_of(COMPONENT, ENVIRONMENT))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            anyhow::anyhow!("the golden path finished without deploying to {ENVIRONMENT}")
+        })
 }

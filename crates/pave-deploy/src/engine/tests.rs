@@ -653,3 +653,97 @@ async fn a_pull_request_gets_a_preview_that_expires_and_closes() {
     assert_eq!(fixture.ingress.port("pr-7"), None);
     fixture.runtime.kill_all();
 }
+
+#[tokio::test]
+async fn the_template_step_deploys_to_development_only() {
+    use pave_scaffold::Workspace;
+    use pave_scaffold::actions::{ActionContext, ActionRegistry};
+
+    let fixture = Fixture::new().await;
+    // An environment made by the step has no config: read none.
+    fixture.push(|work| {
+        std::fs::write(
+            work.join("score.yaml"),
+            SCORE
+                .replace("VERSION_VALUE", "v1")
+                .replace("${resources.env.GREETING}", "made-by-template"),
+        )
+        .expect("score")
+    });
+    let mut registry = ActionRegistry::new();
+    registry
+        .register(crate::DeployAction::new(fixture.deployer.clone()))
+        .expect("register");
+    let directory = tempfile::tempdir().expect("tempdir");
+    let workspace = Workspace::new(directory.path()).expect("workspace");
+    let mut log = Vec::new();
+
+    // `dev` does not exist: refused without createEnvironment, made with it.
+    let error = {
+        let mut context = ActionContext::new(&workspace, &mut log);
+        registry
+            .run(
+                "pave:deploy",
+                &mut context,
+                &json!({"component": "component:default/orders"}),
+            )
+            .await
+            .expect_err("no dev")
+    };
+    assert!(error.to_string().contains("createEnvironment"), "{error}");
+    let output = {
+        let mut context = ActionContext::new(&workspace, &mut log);
+        registry
+            .run(
+                "pave:deploy",
+                &mut context,
+                &json!({"component": "component:default/orders", "createEnvironment": true}),
+            )
+            .await
+            .expect("deployed")
+    };
+    assert_eq!(output["url"], "http://orders--dev.localhost:7080");
+    let port = fixture.ingress.port("dev").expect("routed");
+    assert_eq!(get(port).as_deref(), Some("v1 made-by-template "));
+
+    // Production is never a template's to deploy to.
+    fixture
+        .deployer
+        .environments()
+        .create(
+            NewEnvironment {
+                name: "prod".into(),
+                environment_type: Some(crate::EnvironmentType::Production),
+                ..NewEnvironment::default()
+            },
+            "user:default/admin",
+        )
+        .await
+        .expect("prod");
+    let error = {
+        let mut context = ActionContext::new(&workspace, &mut log);
+        registry
+            .run(
+                "pave:deploy",
+                &mut context,
+                &json!({"component": "component:default/orders", "environment": "prod"}),
+            )
+            .await
+            .expect_err("refused")
+    };
+    assert!(
+        error
+            .to_string()
+            .contains("only to development and preview"),
+        "{error}"
+    );
+    assert!(
+        fixture
+            .runtime
+            .status("prod")
+            .await
+            .expect("status")
+            .is_empty()
+    );
+    fixture.runtime.kill_all();
+}

@@ -163,6 +163,17 @@ impl Scaffolder {
     /// The engine with every built-in action, `publish:git` and the catalog
     /// actions included.
     pub fn new(store: Store, catalog: Arc<Catalog>, config: ScaffolderConfig) -> Scaffolder {
+        Scaffolder::with_actions(store, catalog, config, Vec::new())
+    }
+
+    /// [`Scaffolder::new`] plus actions other engines offer (`pave:deploy`).
+    /// An action whose name is taken is refused with an error in the log.
+    pub fn with_actions(
+        store: Store,
+        catalog: Arc<Catalog>,
+        config: ScaffolderConfig,
+        actions: Vec<Arc<dyn crate::actions::Action>>,
+    ) -> Scaffolder {
         let hosting = Hosting::new(&config.hosting_root);
         let publisher = GitPublisher::new(config.work_dir.join("git-home"));
         let mut registry = ActionRegistry::with_builtin_actions();
@@ -175,9 +186,10 @@ impl Scaffolder {
             Arc::new(CatalogRegister::new(Arc::clone(&catalog))),
             Arc::new(CatalogWrite),
         ];
-        for action in extra {
-            // Names are distinct constants; a clash is a bug caught by tests.
-            let _ = registry.register(action);
+        for action in extra.into_iter().chain(actions) {
+            if let Err(error) = registry.register(action) {
+                tracing::error!(%error, "an action could not be registered");
+            }
         }
         Scaffolder {
             inner: Arc::new(Inner {

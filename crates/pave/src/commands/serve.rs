@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use pave_access::Access;
 use pave_catalog::{Catalog, CatalogConfig, LocationSpec, OrphanStrategy};
 use pave_catalog_model::Rules;
-use pave_deploy::{DeployConfig, Deployer};
+use pave_deploy::{DeployAction, DeployConfig, Deployer};
 use pave_runtime::{LocalOptions, LocalRuntime};
 use pave_scaffold::tasks::{Scaffolder, ScaffolderConfig};
 use pave_server::ServerOptions;
@@ -133,21 +133,6 @@ pub async fn run(config: Config, embedded: bool) -> anyhow::Result<()> {
         },
     ));
     catalog.sync_config_locations().await?;
-    let scaffolder = Scaffolder::new(
-        store.clone(),
-        Arc::clone(&catalog),
-        ScaffolderConfig {
-            file_push_roots: config.scaffolder_file_push_roots.clone(),
-            ..ScaffolderConfig::under(&data_dir)
-        },
-    );
-    let interrupted = scaffolder.recover().await?;
-    if interrupted > 0 {
-        tracing::warn!(
-            tasks = interrupted,
-            "template tasks were interrupted by the last stop and are marked failed"
-        );
-    }
     let runtime = Arc::new(
         LocalRuntime::new(data_dir.join("runtime"), LocalOptions::default())
             .context("cannot prepare the local runtime's directory")?,
@@ -166,6 +151,23 @@ pub async fn run(config: Config, embedded: bool) -> anyhow::Result<()> {
     // Environments come back before anything is served: processes a killed
     // Pave left running are adopted, missing ones started, leftovers stopped.
     deployer.recover().await?;
+    let scaffolder = Scaffolder::with_actions(
+        store.clone(),
+        Arc::clone(&catalog),
+        ScaffolderConfig {
+            file_push_roots: config.scaffolder_file_push_roots.clone(),
+            ..ScaffolderConfig::under(&data_dir)
+        },
+        // Golden paths end with a running service.
+        vec![DeployAction::new(deployer.clone())],
+    );
+    let interrupted = scaffolder.recover().await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            tasks = interrupted,
+            "template tasks were interrupted by the last stop and are marked failed"
+        );
+    }
     let bootstrap = access.bootstrap().await?;
 
     let url = format!("http://{address}");
@@ -225,15 +227,16 @@ pub async fn run(config: Config, embedded: bool) -> anyhow::Result<()> {
     out.flush()?;
     drop(out);
     if seed_demo {
-        let (catalog, scaffolder, deployer) =
-            (Arc::clone(&catalog), scaffolder.clone(), deployer.clone());
+        let (catalog, scaffolder) = (Arc::clone(&catalog), scaffolder.clone());
         tokio::spawn(async move {
-            match crate::demo::seed(&catalog, &scaffolder, &deployer).await {
+            match crate::demo::seed(&catalog, &scaffolder).await {
                 Ok(url) => {
                     tracing::info!(%url, "the demo is up");
                     println!("  demo ready      {url}");
                 }
-                Err(error) => tracing::warn!(error = %format!("{error:#}"), "the demo could not be seeded; Pave works without it"),
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), "the demo could not be seeded; Pave works without it")
+                }
             }
         });
     }
