@@ -81,6 +81,20 @@ pub struct CatalogConfig {
     pub cache_dir: PathBuf,
 }
 
+impl CatalogConfig {
+    /// No configured locations, every kind, orphans deleted and an hourly
+    /// refresh: a catalog that changes only when asked (tests and tools).
+    pub fn quiet(cache_dir: impl Into<PathBuf>) -> CatalogConfig {
+        CatalogConfig {
+            locations: Vec::new(),
+            rules: Rules::default(),
+            orphan_strategy: OrphanStrategy::Delete,
+            refresh_interval: Duration::from_secs(3600),
+            cache_dir: cache_dir.into(),
+        }
+    }
+}
+
 /// The catalog over one store.
 pub struct Catalog {
     store: Store,

@@ -130,3 +130,34 @@ impl EntityAccess {
         )))
     }
 }
+
+/// The entity `reference` names (of `kind` unless it says otherwise), if the
+/// caller may read it. Hidden and missing entities get the same 404, so
+/// nobody learns that a hidden one exists; `field` names the request field
+/// in messages.
+pub(crate) async fn readable_entity(
+    state: &AppState,
+    principal: &Principal,
+    reference: &str,
+    kind: &str,
+    field: &str,
+) -> Result<Value, ApiError> {
+    let parsed = pave_catalog_model::parse_ref(reference, Some(kind), "default")
+        .map_err(|error| ApiError::input(format!("{field} `{reference}`: {error}")))?;
+    if parsed.kind != kind {
+        return Err(ApiError::input(format!(
+            "{field} `{reference}` is a {}, not a {kind}",
+            parsed.kind
+        )));
+    }
+    let missing = || ApiError::not_found(format!("no {kind} named {parsed}"));
+    let entity = state
+        .catalog
+        .entity_by_ref(&parsed)
+        .await
+        .map_err(|_| missing())?;
+    if !EntityAccess::new(state, principal).may_read(&entity) {
+        return Err(missing());
+    }
+    Ok(entity)
+}

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use pave_access::{Access, Actor, AuditFilter, GroupRef, NewToken, Outcome, PrincipalRef};
-use pave_catalog::{Catalog, CatalogConfig, OrphanStrategy};
+use pave_catalog::{Catalog, CatalogConfig};
 use pave_scaffold::tasks::{Scaffolder, ScaffolderConfig};
 use pave_server::ServerOptions;
 use pave_server::routes::{DECLARED, PUBLIC};
@@ -117,13 +117,7 @@ impl TestServer {
 fn test_catalog(store: pave_store::Store) -> Arc<Catalog> {
     Arc::new(Catalog::new(
         store,
-        CatalogConfig {
-            locations: Vec::new(),
-            rules: Default::default(),
-            orphan_strategy: OrphanStrategy::Delete,
-            refresh_interval: std::time::Duration::from_secs(3600),
-            cache_dir: std::env::temp_dir().join("pave-test-git"),
-        },
+        CatalogConfig::quiet(std::env::temp_dir().join("pave-test-git")),
     ))
 }
 

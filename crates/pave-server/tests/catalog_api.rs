@@ -2,10 +2,10 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+
 
 use pave_access::Access;
-use pave_catalog::{Catalog, CatalogConfig, OrphanStrategy};
+use pave_catalog::{Catalog, CatalogConfig};
 use pave_server::ServerOptions;
 use pave_store::testing::TestDatabase;
 use reqwest::StatusCode;
@@ -28,13 +28,7 @@ async fn start() -> Server {
     let cache = tempfile::tempdir().unwrap();
     let catalog = Arc::new(Catalog::new(
         store,
-        CatalogConfig {
-            locations: Vec::new(),
-            rules: Default::default(),
-            orphan_strategy: OrphanStrategy::Delete,
-            refresh_interval: Duration::from_secs(3600),
-            cache_dir: cache.path().to_path_buf(),
-        },
+        CatalogConfig::quiet(cache.path().to_path_buf()),
     ));
     let data = cache.path().join("data");
     let routes = pave_server::router::RoutingTable::new();

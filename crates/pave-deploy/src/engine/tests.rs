@@ -7,8 +7,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pave_catalog::{Catalog, CatalogConfig, LocationSpec, OrphanStrategy};
-use pave_catalog_model::Rules;
+use pave_catalog::{Catalog, CatalogConfig, LocationSpec};
 use pave_runtime::{LocalOptions, LocalRuntime};
 use pave_store::testing::TestDatabase;
 use serde_json::{Map, json};
@@ -130,13 +129,7 @@ impl Fixture {
         let remote = format!("file://{}", bare.display());
         let catalog = Arc::new(Catalog::new(
             store.clone(),
-            CatalogConfig {
-                locations: Vec::new(),
-                rules: Rules::default(),
-                orphan_strategy: OrphanStrategy::Delete,
-                refresh_interval: Duration::from_secs(3600),
-                cache_dir: root.path().join("catalog-cache"),
-            },
+            CatalogConfig::quiet(root.path().join("catalog-cache")),
         ));
         catalog
             .register(

@@ -5,8 +5,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pave_catalog::{Catalog, CatalogConfig, LocationSpec, OrphanStrategy};
-use pave_catalog_model::{EntityRef, Rules};
+use pave_catalog::{Catalog, CatalogConfig, LocationSpec};
+use pave_catalog_model::EntityRef;
 use pave_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
@@ -26,13 +26,7 @@ async fn fixture() -> Fixture {
     let root = tempfile::tempdir().expect("tempdir");
     let catalog = Arc::new(Catalog::new(
         store.clone(),
-        CatalogConfig {
-            locations: Vec::new(),
-            rules: Rules::default(),
-            orphan_strategy: OrphanStrategy::Delete,
-            refresh_interval: Duration::from_secs(3600),
-            cache_dir: root.path().join("cache"),
-        },
+        CatalogConfig::quiet(root.path().join("cache")),
     ));
     let engine = Scaffolder::new(
         store.clone(),

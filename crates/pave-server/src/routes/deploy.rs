@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::entity_access::EntityAccess;
+use crate::entity_access::{EntityAccess, readable_entity};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::routes::webhooks::deploy_error;
@@ -232,18 +232,14 @@ pub struct DeployBody {
 
 /// The component entity the caller may read (404 otherwise).
 async fn component(state: &AppState, caller: &Caller, reference: &str) -> Result<Value, ApiError> {
-    let parsed = parse_ref(reference, Some("component"), "default")
-        .map_err(|error| ApiError::input(format!("component `{reference}`: {error}")))?;
-    let missing = || ApiError::not_found(format!("there is no {parsed} in the catalog"));
-    let entity = state
-        .catalog
-        .entity_by_ref(&parsed)
-        .await
-        .map_err(|_| missing())?;
-    if !EntityAccess::new(state, &caller.principal).may_read(&entity) {
-        return Err(missing());
-    }
-    Ok(entity)
+    readable_entity(
+        state,
+        &caller.principal,
+        reference,
+        "component",
+        "component",
+    )
+    .await
 }
 
 /// Checks that the caller may deploy `entity` to `environment`.

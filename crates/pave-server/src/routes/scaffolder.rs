@@ -11,7 +11,6 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use base64::Engine as _;
 use pave_access::{Action, NewEvent, Outcome, ResourceRef};
-use pave_catalog_model::parse_ref;
 use pave_scaffold::tasks::{
     DryRunFile, DryRunRequest, NewTask, ScaffolderError, TaskEvent, TaskRecord,
 };
@@ -20,7 +19,7 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::entity_access::EntityAccess;
+use crate::entity_access::{EntityAccess, readable_entity};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::state::AppState;
@@ -63,30 +62,20 @@ pub async fn actions(State(state): State<AppState>) -> axum::Json<Value> {
     axum::Json(Value::Array(actions))
 }
 
-/// A template the caller may read, by kind/namespace/name path parts.
+/// A template the caller may read (404 otherwise).
 async fn readable_template(
     state: &AppState,
     caller: &Caller,
     reference: &str,
 ) -> Result<Value, ApiError> {
-    let parsed = parse_ref(reference, Some("template"), "default")
-        .map_err(|error| ApiError::input(format!("templateRef `{reference}`: {error}")))?;
-    if parsed.kind != "template" {
-        return Err(ApiError::input(format!(
-            "templateRef `{reference}` is a {}, not a template",
-            parsed.kind
-        )));
-    }
-    let missing = || ApiError::not_found(format!("no template named {parsed}"));
-    let entity = state
-        .catalog
-        .entity_by_ref(&parsed)
-        .await
-        .map_err(|_| missing())?;
-    if !EntityAccess::new(state, &caller.principal).may_read(&entity) {
-        return Err(missing());
-    }
-    Ok(entity)
+    readable_entity(
+        state,
+        &caller.principal,
+        reference,
+        "template",
+        "templateRef",
+    )
+    .await
 }
 
 /// A template's parameter pages, as the wizard needs them.
