@@ -209,8 +209,7 @@ fn render_steps(golden: &GoldenPath, template: &Template, parameters: &Value) ->
         context.steps.insert(id, output);
         inputs.push(input);
     }
-    let [fetch, publish, register, deploy] =
-        <[Value; 4]>::try_from(inputs).expect("four steps");
+    let [fetch, publish, register, deploy] = <[Value; 4]>::try_from(inputs).expect("four steps");
     assert_eq!(
         deploy,
         json!({"component": ENTITY_REF, "environment": "dev", "createEnvironment": true})

@@ -3,7 +3,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-
 use pave_access::Access;
 use pave_catalog::{Catalog, CatalogConfig};
 use pave_server::ServerOptions;

@@ -307,7 +307,9 @@ impl Config {
         let demo = overrides.embedded
             && !overrides.no_demo
             && golden_paths
-            && environment.get("PAVE_DEMO").is_none_or(|value| value != "false");
+            && environment
+                .get("PAVE_DEMO")
+                .is_none_or(|value| value != "false");
         let scaffolder_file_push_roots = scaffolder
             .file_push_roots
             .into_iter()
