@@ -63,6 +63,9 @@ pub struct ProcessStatus {
     pub last_exit: Option<String>,
     /// Whether its readiness check has passed since it last started.
     pub ready: bool,
+    /// Why the last readiness check failed, while it is not ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_probe_failure: Option<String>,
 }
 
 /// Which output stream a log line came from.

@@ -188,6 +188,18 @@ pub async fn gate(
         Err(error) => return ApiError::from(error).into_response(),
     };
     let resource = with_resource_attributes(&state, resource).await;
+    // Environments are readable by everyone, so saying one does not exist
+    // tells nobody anything; deciding on an unknown type would deny even
+    // admins with a misleading 403.
+    if let ResourceRef::Environment {
+        name,
+        environment_type,
+    } = &resource
+        && !name.is_empty()
+        && environment_type.is_empty()
+    {
+        return ApiError::not_found(format!("there is no environment `{name}`")).into_response();
+    }
     // Actions on catalog entities are decided per entity by their handlers
     // (a list shows what the caller may read; a change checks its entity);
     // a platform-level answer here would be wrong for owners.
@@ -252,9 +264,9 @@ fn path_param(path_params: &RawPathParams, wanted: &str) -> String {
 }
 
 /// Fills in what policies decide on: who created a task and from which
-/// template, an environment's type. An unknown task or environment keeps
-/// empty attributes: only those who may act on any get past the gate, and
-/// the handler answers 404.
+/// template, an environment's type. An unknown task keeps empty attributes:
+/// only those who may act on any task get past the gate, and the handler
+/// answers 404; an unknown environment is answered 404 by the gate.
 async fn with_resource_attributes(state: &AppState, resource: ResourceRef) -> ResourceRef {
     match resource {
         ResourceRef::Task { id, .. } => match state.scaffolder.task(&id).await {

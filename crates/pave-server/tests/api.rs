@@ -298,6 +298,17 @@ async fn a_principal_no_policy_allows_gets_403_on_every_route_and_it_is_audited(
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let (nobody, token_id) = server.token_for("service:nobody", &[]).await;
+    // Routes on one environment are decided on a real one (an unknown
+    // environment is a 404 before any decision).
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            "/api/v1/environments",
+            Some(&server.admin),
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
     for (name, path, action) in DECLARED {
         let method = method(name);
         let body = body_for(&method, path);
@@ -1156,6 +1167,27 @@ async fn a_dry_run_returns_rendered_files_and_refuses_bad_input() {
             .as_str()
             .unwrap()
             .contains("publish:github")
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_a_missing_environment_is_a_404_even_for_admins() {
+    let server = TestServer::start().await;
+    let (status, answer) = server
+        .call(
+            Method::DELETE,
+            "/api/v1/environments/nowhere",
+            Some(&server.admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`nowhere`")
     );
     server.stop().await;
 }

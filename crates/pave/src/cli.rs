@@ -64,6 +64,22 @@ pub enum Command {
     Catalog(CatalogCommand),
     /// Run a software template: start a task and follow it, or --dry-run it.
     Create(CreateArgs),
+    /// List, show, create and delete environments.
+    #[command(subcommand)]
+    Env(EnvCommand),
+    /// Deploy a component to an environment: show the plan, confirm, wait for the outcome.
+    Deploy(DeployArgs),
+    /// Deploy again the commit of an earlier healthy deployment.
+    Rollback(RollbackArgs),
+    /// Deploy to one environment the commit that runs in another, with its own config.
+    Promote(PromoteArgs),
+    /// List deployments, newest first, or show one (`pave deployments show ID`).
+    Deployments(DeploymentsArgs),
+    /// Print the last log lines of a deployment's process.
+    Logs(LogsArgs),
+    /// Create or delete the preview environment of a pull request.
+    #[command(subcommand)]
+    Preview(PreviewCommand),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -283,4 +299,174 @@ pub enum CatalogCommand {
     Refresh { reference: String },
     /// Remove a location and its entities.
     Unregister { id: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvironmentType {
+    Development,
+    Staging,
+    Production,
+    Preview,
+}
+
+impl EnvironmentType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvironmentType::Development => "development",
+            EnvironmentType::Staging => "staging",
+            EnvironmentType::Production => "production",
+            EnvironmentType::Preview => "preview",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// List environments: type, status, expiry, URLs and what runs there.
+    List,
+    /// Show one environment: its config, source, URLs and what runs there.
+    Show { name: String },
+    /// Create an environment (staging and production need an admin by default).
+    Create(EnvCreateArgs),
+    /// Delete an environment: stop what runs there and remove its routes
+    /// (its deployment history stays). Asks first; --yes skips the question.
+    Delete {
+        name: String,
+        /// Delete without asking (required when standard input is not a terminal).
+        #[arg(long, short)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct EnvCreateArgs {
+    /// Lower-case letters, digits and '-', such as dev, staging or qa-1.
+    pub name: String,
+    /// The kind of environment [default: development].
+    #[arg(long = "type", value_enum)]
+    pub environment_type: Option<EnvironmentType>,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// An environment whose config this one starts from.
+    #[arg(long)]
+    pub parent: Option<String>,
+    /// A config value as KEY=VALUE (repeatable, later wins); Score
+    /// `environment` resources read them.
+    #[arg(long = "config", value_name = "KEY=VALUE")]
+    pub config: Vec<String>,
+    /// Pushes to this branch redeploy the environment's components (webhooks).
+    #[arg(long)]
+    pub follows_branch: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The component: orders, default/orders or component:default/orders.
+    pub component: String,
+    /// The environment to deploy to.
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: String,
+    /// A branch, tag or commit [default: the ref of the component's source location].
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// Deploy without asking (required when standard input is not a terminal).
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Only show the plan; change nothing.
+    #[arg(long, conflicts_with = "yes")]
+    pub plan_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The component: orders, default/orders or component:default/orders.
+    pub component: String,
+    /// The environment to roll back.
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: String,
+    /// The deployment to go back to (an id, or its short form from
+    /// `pave deployments`) [default: the last healthy one before the active one].
+    #[arg(long, value_name = "DEPLOYMENT_ID")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The component: orders, default/orders or component:default/orders.
+    pub component: String,
+    /// The environment whose running commit is promoted.
+    #[arg(long, value_name = "ENV")]
+    pub from: String,
+    /// The environment to deploy it to.
+    #[arg(long, value_name = "ENV")]
+    pub to: String,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DeploymentsArgs {
+    #[command(subcommand)]
+    pub command: Option<DeploymentsCommand>,
+    /// Only this component's deployments.
+    #[arg(long)]
+    pub component: Option<String>,
+    /// Only deployments to this environment.
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: Option<String>,
+    /// At most this many (1 to 1000).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeploymentsCommand {
+    /// Show one deployment: its status, commit, variables and URLs.
+    Show {
+        /// A deployment id, or its short form from `pave deployments`.
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// A deployment id, or its short form from `pave deployments`.
+    #[arg(value_name = "DEPLOYMENT_ID")]
+    pub id: String,
+    /// The container [default: the first one].
+    #[arg(long, value_name = "NAME")]
+    pub process: Option<String>,
+    /// Lines per stream (1 to 5000) [default: 200].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=5000))]
+    pub tail: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PreviewCommand {
+    /// Create or update the preview of a pull request (environment pr-N):
+    /// deploys the components of the component's repository at the branch's head.
+    Create {
+        /// A component whose repository the pull request is in.
+        component: String,
+        /// The pull request number.
+        #[arg(long = "pr", value_name = "N")]
+        pull_request: u64,
+        /// The pull request's branch.
+        #[arg(long)]
+        branch: String,
+        /// The commit to run [default: the branch's head].
+        #[arg(long, value_name = "SHA")]
+        commit: Option<String>,
+        /// The environment whose config the preview starts from [default: the server's, dev].
+        #[arg(long, value_name = "ENV")]
+        base: Option<String>,
+        /// How long it lives, such as 3d, 12h or 1h30m [default: the server's, 3d].
+        #[arg(long, value_name = "DURATION")]
+        ttl: Option<String>,
+    },
+    /// Tear down the preview of pull request N (deletes environment pr-N).
+    Delete {
+        /// The pull request number.
+        #[arg(value_name = "N")]
+        pull_request: u64,
+    },
 }

@@ -111,6 +111,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(command) => commands::audit::run(global, command).await,
         Command::Catalog(command) => commands::catalog::run(global, command).await,
         Command::Create(args) => commands::create::run(global, args).await,
+        Command::Env(command) => commands::env::run(global, command).await,
+        Command::Deploy(args) => commands::deploy::deploy(global, args).await,
+        Command::Rollback(args) => commands::deploy::rollback(global, args).await,
+        Command::Promote(args) => commands::deploy::promote(global, args).await,
+        Command::Deployments(args) => commands::deploy::deployments(global, args).await,
+        Command::Logs(args) => commands::deploy::logs(global, args).await,
+        Command::Preview(command) => commands::env::preview(global, command).await,
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "pave", &mut std::io::stdout());
             Ok(())

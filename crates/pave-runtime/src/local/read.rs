@@ -109,8 +109,24 @@ impl LocalRuntime {
             Ok(Ok(state)) => state.to_string(),
             Ok(Err(_)) => "it was stopped".to_owned(),
             Err(_) => {
-                let state = receiver.borrow().state();
-                format!("still {state} after {limit:?}")
+                let snapshot = receiver.borrow();
+                let state = snapshot.state();
+                let probes: Vec<String> = snapshot
+                    .processes
+                    .iter()
+                    .filter_map(|record| {
+                        let failure = record.status.last_probe_failure.as_ref()?;
+                        Some(format!(
+                            "{}: readiness check failed: {failure}",
+                            record.status.name
+                        ))
+                    })
+                    .collect();
+                if probes.is_empty() {
+                    format!("still {state} after {limit:?}")
+                } else {
+                    format!("still {state} after {limit:?} ({})", probes.join("; "))
+                }
             }
         };
         Err(RuntimeError::NotReady {

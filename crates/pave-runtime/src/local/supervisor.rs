@@ -80,6 +80,7 @@ impl Snapshot {
                         restarts: 0,
                         last_exit: None,
                         ready: false,
+                        last_probe_failure: None,
                     },
                     degraded: None,
                     failed: None,
@@ -327,9 +328,15 @@ impl Supervisor {
                         next_check = after(Instant::now(), self.options.probe_interval);
                     } else if result.is_ok() {
                         ready = true;
-                        self.update(|record| record.status.ready = true);
+                        self.update(|record| {
+                            record.status.ready = true;
+                            record.status.last_probe_failure = None;
+                        });
                         next_check = after(Instant::now(), self.options.probe_interval);
                     } else {
+                        // Kept so "not ready" can say why.
+                        let reason = result.err().unwrap_or_default();
+                        self.update(|record| record.status.last_probe_failure = Some(reason));
                         readiness_interval = readiness_interval.saturating_mul(2).min(self.options.probe_interval);
                         next_check = after(Instant::now(), readiness_interval);
                     }

@@ -36,6 +36,7 @@ async fn failing_readiness_never_gets_ready_and_the_timeout_quotes_the_logs() {
         panic!("unexpected error: {error}");
     };
     assert!(reason.contains("still starting"), "{reason}");
+    assert!(reason.contains("readiness check failed"), "{reason}");
     assert!(
         last_lines
             .iter()

@@ -3,6 +3,8 @@
 pub mod audit;
 pub mod catalog;
 pub mod create;
+pub mod deploy;
+pub mod env;
 pub mod policy;
 pub mod serve;
 pub mod session;
