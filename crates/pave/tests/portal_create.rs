@@ -531,7 +531,7 @@ async fn a_golden_path_runs_from_the_portal_in_a_real_browser() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    for step in ["fetch", "publish", "register"] {
+    for step in ["fetch", "publish", "register", "deploy"] {
         let item = client
             .find(Locator::Css(&format!("li.task-step[data-step='{step}']")))
             .await
@@ -546,6 +546,37 @@ async fn a_golden_path_runs_from_the_portal_in_a_real_browser() {
     assert!(done.contains("Next steps"), "{done}");
     assert!(done.contains("Beginning step Fetch the skeleton"));
     shoot_tall(&client, "create-task-completed").await;
+
+    // The golden path ends with the service running in dev, through the router.
+    let dev = client
+        .find(Locator::LinkText("Open in dev"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    let router = server.router_port();
+    assert_eq!(dev, format!("http://orders--dev.localhost:{router}"));
+    let answer = {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", router)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        write!(
+            stream,
+            "GET / HTTP/1.1\r\nHost: orders--dev.localhost\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    assert!(
+        answer.split(' ').nth(1) == Some("200") && answer.contains("\"service\": \"orders\""),
+        "{answer}"
+    );
 
     // The output leads to the new component, owned by the chosen group.
     client
