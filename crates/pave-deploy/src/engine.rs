@@ -742,6 +742,7 @@ impl Deployer {
         created_by: &str,
     ) -> Result<Deployment, DeployError> {
         let (component, _) = self.component(component).await?;
+        self.inner.environments.get(environment).await?;
         let history = deployments::list(
             &self.inner.store,
             &DeploymentFilter {
@@ -799,6 +800,8 @@ impl Deployer {
         created_by: &str,
     ) -> Result<Deployment, DeployError> {
         let (component, _) = self.component(component).await?;
+        self.inner.environments.get(from).await?;
+        self.inner.environments.get(to).await?;
         let source = deployments::desired(&self.inner.store, from)
             .await?
             .into_iter()

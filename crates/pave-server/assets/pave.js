@@ -94,3 +94,30 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 // ==== end of Create ====
+
+// ==== Environments: forms that run a deployment ====
+// Deploy, Roll back, Promote and Delete wait for the engine (seconds, up to a
+// minute): the pressed button says so and cannot be pressed twice. Without
+// JavaScript the forms work the same, only without the message.
+document.addEventListener("DOMContentLoaded", () => {
+  const busy = {
+    "deploy-form": "Deploying…",
+    "rollback-form": "Rolling back…",
+    "promote-form": "Promoting…",
+    "delete-form": "Deleting…",
+  };
+  for (const [name, label] of Object.entries(busy)) {
+    for (const form of document.querySelectorAll("form." + name)) {
+      form.addEventListener("submit", () => {
+        const button = form.querySelector("button[type=submit]");
+        if (!button) return;
+        // Disabled after the form data is taken, so nothing it sends is lost.
+        setTimeout(() => {
+          button.disabled = true;
+          button.textContent = label;
+        }, 0);
+      });
+    }
+  }
+});
+// ==== end of Environments ====

@@ -1,15 +1,17 @@
 //! The entity page: overview, relations, the dependency graph, processing
-//! errors, an API's definition and the raw YAML. Related entities the viewer
-//! may not read are left out everywhere, the graph included.
+//! errors, an API's definition and the raw YAML; a component's deployments
+//! (see `environments/`). Related entities the viewer may not read are left
+//! out everywhere, the graph included.
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use pave_catalog_model::EntityRef;
 use serde_json::Value;
 
 use super::apidoc::{highlight, language_for, summarize_openapi};
+use super::environments::{Flash, section};
 use super::graph::{self, Edge, Graph, Node};
 use super::session::Viewer;
 use super::views::{Chrome, Definition, EntityPage, Link, Related, RelationGroup, Row, kind_class};
@@ -124,11 +126,23 @@ pub async fn page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((kind, namespace, name)): Path<(String, String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let reference = EntityRef::new(&kind, &namespace, &name);
+    show(&state, &viewer, &reference, Flash::from_query(&raw)).await
+}
+
+/// An entity's page; `flash` is what a component's Deployments section
+/// says at its top (the outcome of a deploy, or why it was refused).
+pub(super) async fn show(
+    state: &AppState,
+    viewer: &Viewer,
+    reference: &EntityRef,
+    flash: Flash,
+) -> Result<Response, PageError> {
     let missing = || PageError::not_found(format!("There is no entity {reference} you may see."));
-    let access = EntityAccess::new(&state, &viewer.principal);
-    let entity = match state.catalog.entity_by_ref(&reference).await {
+    let access = EntityAccess::new(state, &viewer.principal);
+    let entity = match state.catalog.entity_by_ref(reference).await {
         Ok(entity) => entity,
         Err(pave_catalog::CatalogError::NotFound(_)) => return Err(missing()),
         Err(error) => return Err(error.into()),
@@ -268,12 +282,14 @@ pub async fn page(
     let owner_href = link_of("ownedBy");
     let system_href = link_of("partOf").filter(|href| href.starts_with("/catalog/system/"));
     let domain_href = link_of("partOf").filter(|href| href.starts_with("/catalog/domain/"));
+    let deployments = section(state, viewer, &entity, reference, flash).await?;
     let row = Row::of(&entity);
     let page = EntityPage {
+        deployments,
         owner_href,
         system_href,
         domain_href,
-        chrome: Chrome::for_viewer(row.label(), &viewer, "catalog"),
+        chrome: Chrome::for_viewer(row.label(), viewer, "catalog"),
         reference: own_reference,
         namespace: reference.namespace.clone(),
         domain: text(&entity, "/spec/domain"),

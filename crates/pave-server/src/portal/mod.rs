@@ -12,6 +12,7 @@ pub mod apidoc;
 mod assets;
 mod create;
 mod entity;
+mod environments;
 pub mod graph;
 mod pages;
 mod session;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(session::logout))
         .route("/static/{file}", get(assets::serve))
         .merge(create::router())
+        .merge(environments::router())
 }
 
 /// Whether a path belongs to the portal (for the not-found page's format).

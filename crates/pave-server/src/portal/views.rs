@@ -16,7 +16,8 @@ pub struct Chrome {
     pub csrf: String,
     /// The text in the header's search box.
     pub query: String,
-    /// Which navigation item is current: `home`, `catalog` or `create`.
+    /// Which navigation item is current: `home`, `catalog`, `create` or
+    /// `environments`.
     pub section: &'static str,
 }
 
@@ -261,4 +262,6 @@ pub struct EntityPage {
     pub errors: Vec<String>,
     pub yaml: String,
     pub definition: Option<Definition>,
+    /// A component's deployments per environment (`environments/`).
+    pub deployments: Option<super::environments::DeploymentsSection>,
 }

@@ -55,7 +55,60 @@ fn urls_of(state: &AppState, environment: &str) -> Vec<String> {
     urls
 }
 
-async fn environment_json(state: &AppState, environment: &Environment) -> Result<Value, ApiError> {
+/// The deployments whose component the caller may read: the others are
+/// left out, as hidden catalog entities are everywhere else.
+async fn readable(
+    state: &AppState,
+    caller: &Caller,
+    deployments: Vec<Deployment>,
+) -> Vec<Deployment> {
+    let access = EntityAccess::new(state, &caller.principal);
+    let Some(visible) = access.visible() else {
+        return deployments;
+    };
+    let mut decided: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    let mut kept = Vec::with_capacity(deployments.len());
+    for deployment in deployments {
+        let allowed = match decided.get(&deployment.component) {
+            Some(allowed) => *allowed,
+            None => {
+                let allowed = match parse_ref(&deployment.component, Some("component"), "default") {
+                    Ok(reference) => state
+                        .catalog
+                        .entity_by_ref(&reference)
+                        .await
+                        .is_ok_and(|entity| visible(&entity)),
+                    Err(_) => false,
+                };
+                decided.insert(deployment.component.clone(), allowed);
+                allowed
+            }
+        };
+        if allowed {
+            kept.push(deployment);
+        }
+    }
+    kept
+}
+
+/// One deployment the caller may see (404 otherwise, as for a missing one).
+async fn readable_deployment(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Deployment, ApiError> {
+    let deployment = state.deployer.deployment(id).await.map_err(deploy_error)?;
+    readable(state, caller, vec![deployment])
+        .await
+        .pop()
+        .ok_or_else(|| ApiError::not_found(format!("there is no deployment `{id}`")))
+}
+
+async fn environment_json(
+    state: &AppState,
+    caller: &Caller,
+    environment: &Environment,
+) -> Result<Value, ApiError> {
     let mut value = serde_json::to_value(environment).unwrap_or(Value::Null);
     let deployments = state
         .deployer
@@ -66,6 +119,7 @@ async fn environment_json(state: &AppState, environment: &Environment) -> Result
         })
         .await
         .map_err(deploy_error)?;
+    let deployments = readable(state, caller, deployments).await;
     let running: Vec<Value> = deployments
         .iter()
         .filter(|deployment| deployment.active || deployment.status.is_in_progress())
@@ -90,6 +144,7 @@ async fn environment_json(state: &AppState, environment: &Environment) -> Result
     responses((status = 200, description = "{items}", body = Object)))]
 pub async fn list_environments(
     State(state): State<AppState>,
+    caller: Caller,
 ) -> Result<axum::Json<Value>, ApiError> {
     let environments = state
         .deployer
@@ -99,7 +154,7 @@ pub async fn list_environments(
         .map_err(|e| deploy_error(e.into()))?;
     let mut items = Vec::with_capacity(environments.len());
     for environment in &environments {
-        items.push(environment_json(&state, environment).await?);
+        items.push(environment_json(&state, &caller, environment).await?);
     }
     Ok(axum::Json(json!({"items": items})))
 }
@@ -110,6 +165,7 @@ pub async fn list_environments(
     responses((status = 200, description = "The environment", body = Object), (status = 404, description = "No such environment")))]
 pub async fn get_environment(
     State(state): State<AppState>,
+    caller: Caller,
     Path(name): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let environment = state
@@ -118,7 +174,9 @@ pub async fn get_environment(
         .get(&name)
         .await
         .map_err(|error| deploy_error(error.into()))?;
-    Ok(axum::Json(environment_json(&state, &environment).await?))
+    Ok(axum::Json(
+        environment_json(&state, &caller, &environment).await?,
+    ))
 }
 
 /// Creates an environment; decided on its type (development and preview
@@ -169,7 +227,7 @@ pub async fn create_environment(
     .await;
     Ok((
         StatusCode::CREATED,
-        axum::Json(environment_json(&state, &environment).await?),
+        axum::Json(environment_json(&state, &caller, &environment).await?),
     ))
 }
 
@@ -429,6 +487,7 @@ pub struct ListDeployments {
     responses((status = 200, description = "{items}", body = Object)))]
 pub async fn list_deployments(
     State(state): State<AppState>,
+    caller: Caller,
     Query(query): Query<ListDeployments>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let deployments = state
@@ -440,6 +499,7 @@ pub async fn list_deployments(
         })
         .await
         .map_err(deploy_error)?;
+    let deployments = readable(&state, &caller, deployments).await;
     Ok(axum::Json(
         json!({"items": deployments.iter().map(deployment_json).collect::<Vec<_>>()}),
     ))
@@ -451,9 +511,10 @@ pub async fn list_deployments(
     responses((status = 200, description = "The deployment", body = Object), (status = 404, description = "No such deployment")))]
 pub async fn get_deployment(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let deployment = state.deployer.deployment(&id).await.map_err(deploy_error)?;
+    let deployment = readable_deployment(&state, &caller, &id).await?;
     Ok(axum::Json(deployment_json(&deployment)))
 }
 
@@ -472,10 +533,11 @@ pub struct LogsQuery {
     responses((status = 200, description = "{process, lines: [{stream, text}]}", body = Object), (status = 404, description = "Not running here")))]
 pub async fn logs(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Query(query): Query<LogsQuery>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let deployment = state.deployer.deployment(&id).await.map_err(deploy_error)?;
+    let deployment = readable_deployment(&state, &caller, &id).await?;
     let process = match query.process {
         Some(process) => process,
         None => deployment.resolved["instance"]["processes"][0]["name"]
