@@ -8,6 +8,7 @@
 //! pave-bench catalog [--sizes 10000,100000] [--requests N] [--settle SECONDS] [--binary PATH]
 //! pave-bench portal  [--entities N] [--requests N] [--settle SECONDS] [--binary PATH]
 //! pave-bench scaffold [--runs N] [--binary PATH]
+//! pave-bench previews [--runs N] [--previews P] [--concurrency C] [--binary PATH]
 //! ```
 //!
 //! Each prints medians and tail latencies; `bench/README.md` records what
@@ -23,6 +24,7 @@ use anyhow::{Context, bail};
 
 mod catalog;
 mod portal;
+mod previews;
 mod scaffold;
 use pave_access::{Action, Authorizer, GroupRef, Principal, PrincipalRef, ResourceRef, policy};
 
@@ -88,6 +90,12 @@ fn main() -> anyhow::Result<()> {
             std::time::Duration::from_secs(option("--settle", 5)? as u64),
         )),
         "scaffold" => runtime.block_on(scaffold::run(&binary, option("--runs", 20)?)),
+        "previews" => runtime.block_on(previews::run(
+            &binary,
+            option("--runs", 10)?,
+            option("--previews", 50)?,
+            option("--concurrency", 4)?,
+        )),
         "all" => {
             authz(200_000)?;
             startup(&binary, 20)?;
@@ -96,7 +104,7 @@ fn main() -> anyhow::Result<()> {
         }
         other => {
             bail!(
-                "unknown benchmark `{other}`: use authz, startup, api, catalog, portal, scaffold or all"
+                "unknown benchmark `{other}`: use authz, startup, api, catalog, portal, scaffold, previews or all"
             )
         }
     }
