@@ -10,7 +10,7 @@ use pave_catalog::Filter;
 use serde::Serialize;
 
 use super::{DeployError, DeployRequest, Deployer};
-use crate::deployments::Deployment;
+use crate::deployments::{Deployment, DeploymentStatus};
 use crate::environment::{EnvironmentError, NewEnvironment, PreviewSource};
 use crate::source;
 use crate::webhook::{PullRequestEvent, normalize_repository};
@@ -168,6 +168,11 @@ impl Deployer {
                 )
                 .await
             {
+                Ok(deployment) if deployment.status == DeploymentStatus::Failed => {
+                    failure = Some(format!("{component}: {}", deployment.message));
+                    deployments.push(deployment);
+                    break;
+                }
                 Ok(deployment) => {
                     if let Some(found) = deployment.resolved["urls"].as_array() {
                         urls.extend(
@@ -186,9 +191,12 @@ impl Deployer {
             }
         }
         if let Some(failure) = failure {
-            // A preview that could not even be planned is removed again when
-            // this call made it: no partial environment is left behind.
-            if created && deployments.is_empty() {
+            // A preview this call made and that runs nothing healthy is
+            // removed again: no partial environment is left behind.
+            let healthy = deployments
+                .iter()
+                .any(|deployment| deployment.status == DeploymentStatus::Healthy);
+            if created && !healthy {
                 let _ = self.delete_environment(&name).await;
             }
             return Err(DeployError::Input(failure));

@@ -602,6 +602,31 @@ async fn a_pull_request_gets_a_preview_that_expires_and_closes() {
     );
     assert!(fixture.deployer.environments().get("pr-8").await.is_err());
 
+    // A head commit that never gets ready fails the preview and leaves no
+    // environment behind.
+    let broken = fixture.push(|work| std::fs::write(work.join("broken"), "").expect("broken"));
+    let mut failing = pull.clone();
+    failing.number = 11;
+    failing.head_commit = broken;
+    let error = fixture
+        .deployer
+        .open_preview(&failing, &settings)
+        .await
+        .expect_err("never ready");
+    assert!(
+        error.to_string().contains("did not become ready"),
+        "{error}"
+    );
+    assert!(fixture.deployer.environments().get("pr-11").await.is_err());
+    assert!(
+        fixture
+            .runtime
+            .status("pr-11")
+            .await
+            .expect("status")
+            .is_empty()
+    );
+
     // Expired previews are reaped; closing twice is fine.
     let mut short = pull.clone();
     short.number = 9;

@@ -132,8 +132,19 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
-    worker = threading.Thread(target=server.serve_forever, name="http", daemon=True)
+    # Signals must reach the main thread, which is the only one that runs
+    # Python signal handlers: the server thread (and the request threads it
+    # starts) block them. A short poll interval makes shutdown quick.
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    worker = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="http",
+        daemon=True,
+    )
     worker.start()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
     host, port = server.server_address[:2]
     logger.info("%s listening on http://%s:%s", settings.service_name, host, port)
     try:
