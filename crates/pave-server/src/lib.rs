@@ -18,6 +18,7 @@ pub mod request_id;
 pub mod router;
 pub mod routes;
 pub mod state;
+mod task_events;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -309,66 +309,8 @@ pub async fn event_stream(
     // of the URL it first opened, or every reconnect would replay events.
     let after = last_event_id.or(query.after);
     let engine = state.scaffolder.clone();
-    let stream = async_stream(engine, id, after);
+    let stream = crate::task_events::follow(engine, id, after, Vec::new(), false);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
-}
-
-/// Events as they come, ending after the completion event.
-fn async_stream(
-    engine: pave_scaffold::tasks::Scaffolder,
-    id: String,
-    after: Option<i64>,
-) -> impl futures_util::Stream<Item = Result<Event, Infallible>> {
-    struct Cursor {
-        engine: pave_scaffold::tasks::Scaffolder,
-        id: String,
-        after: Option<i64>,
-        pending: std::collections::VecDeque<TaskEvent>,
-        done: bool,
-    }
-    let cursor = Cursor {
-        engine,
-        id,
-        after,
-        pending: Default::default(),
-        done: false,
-    };
-    futures_util::stream::unfold(cursor, |mut cursor| async move {
-        loop {
-            if let Some(event) = cursor.pending.pop_front() {
-                let sse = Event::default()
-                    .id(event.id.to_string())
-                    .event(match event.event_type {
-                        pave_scaffold::tasks::EventType::Log => "log",
-                        pave_scaffold::tasks::EventType::Completion => "completion",
-                        pave_scaffold::tasks::EventType::Cancelled => "cancelled",
-                        pave_scaffold::tasks::EventType::Recovered => "recovered",
-                    })
-                    .data(event_json(&event).to_string());
-                return Some((Ok(sse), cursor));
-            }
-            if cursor.done {
-                return None;
-            }
-            match cursor
-                .engine
-                .next_events(&cursor.id, cursor.after, Duration::from_secs(30))
-                .await
-            {
-                Ok((events, finished)) => {
-                    if let Some(last) = events.last() {
-                        cursor.after = Some(last.id);
-                    }
-                    cursor.pending.extend(events);
-                    cursor.done = finished;
-                }
-                Err(error) => {
-                    tracing::warn!(task = %cursor.id, %error, "task event stream stopped");
-                    return None;
-                }
-            }
-        }
-    })
 }
 
 /// Cancels a task that has not finished.

@@ -5,14 +5,12 @@
 //! A task the viewer may not `scaffolder.task.read` answers 404 exactly as
 //! a missing one does.
 
-use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use pave_access::{Action, Outcome, ResourceRef};
 use pave_catalog_model::parse_ref;
@@ -421,74 +419,10 @@ pub async fn events(
         // EventSource does not reconnect after a 204.
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let stream = follow(state.scaffolder.clone(), id, after, first, finished);
+    let stream = crate::task_events::follow(state.scaffolder.clone(), id, after, first, finished);
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
-}
-
-fn event_name(event_type: EventType) -> &'static str {
-    match event_type {
-        EventType::Log => "log",
-        EventType::Completion => "completion",
-        EventType::Cancelled => "cancelled",
-        EventType::Recovered => "recovered",
-    }
-}
-
-/// `first`, then events as they come, ending after the completion event.
-fn follow(
-    engine: Scaffolder,
-    id: String,
-    after: Option<i64>,
-    first: Vec<TaskEvent>,
-    finished: bool,
-) -> impl futures_util::Stream<Item = Result<Event, Infallible>> {
-    struct Cursor {
-        engine: Scaffolder,
-        id: String,
-        after: Option<i64>,
-        pending: VecDeque<TaskEvent>,
-        done: bool,
-    }
-    let cursor = Cursor {
-        engine,
-        id,
-        after: first.last().map(|event| event.id).or(after),
-        pending: first.into(),
-        done: finished,
-    };
-    futures_util::stream::unfold(cursor, |mut cursor| async move {
-        loop {
-            if let Some(event) = cursor.pending.pop_front() {
-                let sse = Event::default()
-                    .id(event.id.to_string())
-                    .event(event_name(event.event_type))
-                    .data(json!(event).to_string());
-                return Some((Ok(sse), cursor));
-            }
-            if cursor.done {
-                return None;
-            }
-            match cursor
-                .engine
-                .next_events(&cursor.id, cursor.after, Duration::from_secs(30))
-                .await
-            {
-                Ok((events, finished)) => {
-                    if let Some(last) = events.last() {
-                        cursor.after = Some(last.id);
-                    }
-                    cursor.pending.extend(events);
-                    cursor.done = finished;
-                }
-                Err(error) => {
-                    tracing::warn!(task = %cursor.id, %error, "portal task event stream stopped");
-                    return None;
-                }
-            }
-        }
-    })
 }
 
 /// Cancels a task that has not finished, then shows it again.
