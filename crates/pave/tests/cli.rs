@@ -12,7 +12,7 @@ use pave_store::testing::TestDatabase;
 use serde_json::Value;
 
 mod common;
-use common::{BINARY, Server, http_get};
+use common::{BINARY, Server, http_get, text};
 
 /// Runs a CLI command against `server` with its own config directory.
 fn pave(config_dir: &Path, args: &[&str]) -> Output {
@@ -23,10 +23,6 @@ fn pave(config_dir: &Path, args: &[&str]) -> Output {
         .env_remove("PAVE_TOKEN")
         .output()
         .expect("run pave")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn assert_one_line_error(output: &Output, expected: &str) {

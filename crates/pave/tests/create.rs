@@ -11,7 +11,7 @@ use pave_store::testing::TestDatabase;
 use serde_json::Value;
 
 mod common;
-use common::{BINARY, Server, api_get};
+use common::{BINARY, Server, api_get, succeeded, text};
 
 /// A server with its admin token and a private CLI config directory.
 struct Setup {
@@ -93,20 +93,6 @@ impl Setup {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn succeeded(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "expected success\nstdout: {}\nstderr: {}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    text(&output.stdout)
 }
 
 /// The one-line error of a failed command; checks it says `expected`.

@@ -5,15 +5,15 @@
 //! a real git repository with a Python service made here, real processes,
 //! and real HTTP through Pave's router with `Host: <workload>--<env>.localhost`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use pave_store::testing::TestDatabase;
 use serde_json::Value;
 
 mod common;
-use common::{BINARY, Server};
+use common::service::{Repository, git, through_router};
+use common::{BINARY, Server, succeeded, text};
 
 /// A service that says its version and greeting, prints a line on each
 /// stream at start-up, and fails its health check while `broken` exists.
@@ -36,75 +36,12 @@ http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_fo
 "#;
 
 fn score(version: &str) -> String {
-    format!(
-        "apiVersion: score.dev/v1b1\nmetadata:\n  name: orders\nservice:\n  ports:\n    web: {{port: 8080}}\ncontainers:\n  main:\n    image: .\n    command: [python3, server.py]\n    variables:\n      VERSION: {version}\n      GREETING: ${{resources.env.GREETING}}\n      API_TOKEN: not-for-eyes\n    readinessProbe:\n      httpGet: {{path: /healthz, port: 8080}}\nresources:\n  env: {{type: environment}}\n"
-    )
+    common::service::score(version, "/healthz", &[("API_TOKEN", "not-for-eyes")])
 }
 
 /// How long a new version may take to become ready: the Python service is
 /// ready in about a second; a broken one fails after this.
 const READY_TIMEOUT_SECONDS: &str = "5";
-
-fn git(directory: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(args)
-        .current_dir(directory)
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
-/// The service's repository: a work tree and the bare remote Pave reads.
-struct Repository {
-    work: PathBuf,
-    bare: PathBuf,
-}
-
-impl Repository {
-    fn new(root: &Path) -> Repository {
-        let work = root.join("work");
-        std::fs::create_dir_all(&work).expect("work");
-        git(&work, &["init", "--quiet", "--initial-branch=main"]);
-        std::fs::write(work.join("server.py"), SERVICE).expect("server");
-        std::fs::write(work.join("score.yaml"), score("v1")).expect("score");
-        std::fs::write(
-            work.join("catalog-info.yaml"),
-            "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: orders\nspec:\n  type: service\n  lifecycle: experimental\n  owner: team-a\n",
-        )
-        .expect("catalog-info");
-        git(&work, &["add", "--all"]);
-        git(&work, &["commit", "--quiet", "--message", "v1"]);
-        git(root, &["clone", "--quiet", "--bare", "work", "orders.git"]);
-        Repository {
-            work,
-            bare: root.join("orders.git"),
-        }
-    }
-
-    /// The catalog location: `url` type, the file in the bare repository.
-    fn location(&self) -> String {
-        format!("file://{}/blob/main/catalog-info.yaml", self.bare.display())
-    }
-
-    /// Commits `change` on the current branch and pushes it as `branch`.
-    fn push(&self, branch: &str, change: impl Fn(&Path)) -> String {
-        change(&self.work);
-        git(&self.work, &["add", "--all"]);
-        git(&self.work, &["commit", "--quiet", "--message", "change"]);
-        let bare = self.bare.display().to_string();
-        git(
-            &self.work,
-            &["push", "--quiet", &bare, &format!("HEAD:{branch}")],
-        );
-        git(&self.work, &["rev-parse", "HEAD"])
-    }
-}
 
 /// A server, its admin token, the router's port and the registered service.
 struct Setup {
@@ -131,7 +68,7 @@ impl Setup {
             .admin_token()
             .expect("the first start prints a token");
         let router = server.router_port();
-        let repository = Repository::new(directory.path());
+        let repository = Repository::new(directory.path(), SERVICE, &score("v1"));
         let setup = Setup {
             server,
             token,
@@ -173,37 +110,6 @@ impl Setup {
         through_router(self.router, host)
             .unwrap_or_else(|| panic!("the router on port {} did not answer", self.router))
     }
-}
-
-/// GET / through Pave's router with a Host header.
-fn through_router(port: u16, host: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n")?.1.to_string();
-    Some((status, body))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn succeeded(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "expected success\nstdout: {}\nstderr: {}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    text(&output.stdout)
 }
 
 /// The error of a failed command: exit 1 and one `error: ` line (after any
@@ -438,9 +344,7 @@ async fn a_preview_comes_and_goes() {
         &setup.repository.work,
         &["checkout", "--quiet", "-b", "feature"],
     );
-    let head = setup.repository.push("feature", |work| {
-        std::fs::write(work.join("score.yaml"), score("pr")).unwrap();
-    });
+    let head = setup.repository.push_score("feature", &score("pr"));
 
     let created = succeeded(&setup.pave(&[
         "preview", "create", "orders", "--pr", "5", "--branch", "feature", "--ttl", "2h",

@@ -4,89 +4,19 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::Server;
+use common::service::{Repository, SERVICE, through_router};
+use common::{Server, crypto};
 use hmac::{Hmac, KeyInit, Mac};
 use pave_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
 const SECRET: &str = "webhook-test-secret";
 
-const SERVICE: &str = r#"import os, http.server
-print("starting on", os.environ["PORT"], flush=True)
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = f"{os.environ.get('VERSION', '?')} {os.environ.get('GREETING', '')}".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
-"#;
-
 fn score(version: &str) -> String {
-    format!(
-        "apiVersion: score.dev/v1b1\nmetadata:\n  name: orders\nservice:\n  ports:\n    web: {{port: 8080}}\ncontainers:\n  main:\n    image: .\n    command: [python3, server.py]\n    variables:\n      VERSION: {version}\n      GREETING: ${{resources.env.GREETING}}\n    readinessProbe:\n      httpGet: {{path: /, port: 8080}}\nresources:\n  env: {{type: environment}}\n"
-    )
-}
-
-fn git(directory: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(args)
-        .current_dir(directory)
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
-/// A repository with the service, its score.yaml and catalog-info.yaml.
-struct Repository {
-    work: PathBuf,
-    remote: String,
-}
-
-impl Repository {
-    fn new(root: &Path) -> Repository {
-        let work = root.join("work");
-        std::fs::create_dir_all(&work).expect("work");
-        git(&work, &["init", "--quiet", "--initial-branch=main"]);
-        std::fs::write(work.join("server.py"), SERVICE).expect("server");
-        std::fs::write(work.join("score.yaml"), score("v1")).expect("score");
-        std::fs::write(
-            work.join("catalog-info.yaml"),
-            "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: orders\nspec:\n  type: service\n  lifecycle: experimental\n  owner: team-a\n",
-        )
-        .expect("catalog-info");
-        git(&work, &["add", "--all"]);
-        git(&work, &["commit", "--quiet", "--message", "v1"]);
-        git(root, &["clone", "--quiet", "--bare", "work", "orders.git"]);
-        Repository {
-            remote: format!("file://{}", root.join("orders.git").display()),
-            work,
-        }
-    }
-
-    fn push(&self, version: &str) -> String {
-        std::fs::write(self.work.join("score.yaml"), score(version)).expect("score");
-        git(
-            &self.work,
-            &["commit", "--quiet", "--all", "--message", version],
-        );
-        let bare = self.remote.trim_start_matches("file://");
-        git(&self.work, &["push", "--quiet", bare, "main"]);
-        git(&self.work, &["rev-parse", "HEAD"])
-    }
+    common::service::score(version, "/", &[])
 }
 
 struct Api {
@@ -97,7 +27,7 @@ struct Api {
 
 impl Api {
     fn new(server: &Server) -> Api {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crypto();
         Api {
             http: reqwest::Client::new(),
             base: server.url.clone(),
@@ -158,7 +88,7 @@ impl Api {
             .call(
                 reqwest::Method::POST,
                 "/api/catalog/locations",
-                Some(json!({"type": "url", "target": format!("{}/blob/main/catalog-info.yaml", repository.remote)})),
+                Some(json!({"type": "url", "target": repository.location()})),
             )
             .await;
         assert_eq!(status, 201, "{answer}");
@@ -171,25 +101,6 @@ impl Api {
             .await;
         assert_eq!(status, 201, "{answer}");
     }
-}
-
-/// GET through Pave's router with a Host header.
-fn through_router(port: u16, host: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())?;
-    Some((status, body))
 }
 
 /// Waits until `check` holds, or fails with `what` after `limit`.
@@ -244,13 +155,13 @@ async fn signed_webhooks_open_and_close_previews_and_bad_ones_change_nothing() {
         &[("PAVE_WEBHOOK_GITHUB_SECRET", SECRET)],
     );
     let api = Api::new(&server);
-    let repository = Repository::new(directory.path());
+    let repository = Repository::new(directory.path(), SERVICE, &score("v1"));
     api.setup(&repository).await;
     let router = server.router_port();
-    let head = repository.push("pr");
+    let head = repository.push_score("main", &score("pr"));
 
     // A bad signature and a bad payload are refused and create nothing.
-    let opened = pull_request(&repository.remote, "opened", 3, &head);
+    let opened = pull_request(&repository.remote(), "opened", 3, &head);
     let (status, answer) = api
         .github("pull_request", "delivery-1", &opened, "wrong-secret")
         .await;
@@ -318,7 +229,7 @@ async fn signed_webhooks_open_and_close_previews_and_bad_ones_change_nothing() {
     );
 
     // Closing tears it down: no route, no process.
-    let closed = pull_request(&repository.remote, "closed", 3, &head);
+    let closed = pull_request(&repository.remote(), "closed", 3, &head);
     let (status, _) = api
         .github("pull_request", "delivery-4", &closed, SECRET)
         .await;
@@ -373,7 +284,7 @@ async fn a_killed_pave_comes_back_to_the_same_processes_and_reaps_expired_previe
     let data = directory.path().join("data");
     let mut server = Server::start(&data, &database);
     let api = Api::new(&server);
-    let repository = Repository::new(directory.path());
+    let repository = Repository::new(directory.path(), SERVICE, &score("v1"));
     api.setup(&repository).await;
     let (status, deployment) = api
         .call(

@@ -4,158 +4,24 @@
 //! installs). Screenshots of every page go to
 //! `target/tmp/portal-screenshots/` for a person to look at.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use pave_store::testing::TestDatabase;
-use serde_json::{Value, json};
+use serde_json::json;
 
 mod common;
-use common::Server;
+use common::browser::{
+    browser, shoot, shoot_phone, shoot_tall, source, start_driver, wait_for_path,
+};
+use common::portal::{add_policy, api, corpus, encode, page, plain_client, sign_in, token_for};
+use common::{Server, crypto};
 
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/backstage/catalog-model-examples")
-        .canonicalize()
-        .expect("the corpus is at ../shared/corpus")
-}
+/// How long a click's navigation may take.
+const NAVIGATION: Duration = Duration::from_secs(15);
 
-fn screenshots() -> PathBuf {
-    let directory = Path::new(env!("CARGO_TARGET_TMPDIR")).join("portal-screenshots");
-    std::fs::create_dir_all(&directory).unwrap();
-    directory
-}
-
-/// reqwest and the WebDriver client share rustls; the binary installs ring.
-fn crypto() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// chromedriver on a free port, stopped when dropped.
-struct Driver {
-    child: Child,
-    url: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_driver() -> Driver {
-    let port = free_port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect(
-            "chromedriver is needed for the portal tests: apt-get install -y chromium chromium-driver",
-        );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        _profile: tempfile::tempdir().unwrap(),
-    }
-}
-
-async fn browser(driver: &Driver) -> Client {
-    let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|path| Path::new(path).exists())
-        .unwrap_or("/usr/bin/chromium");
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": binary,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-extensions", "--no-first-run",
-                "--window-size=1366,900",
-                format!("--user-data-dir={}", driver._profile.path().display()),
-            ],
-        }),
-    );
-    ClientBuilder::rustls()
-        .expect("a TLS configuration for the WebDriver client")
-        .capabilities(capabilities)
-        .connect(&driver.url)
-        .await
-        .expect("chromedriver answers")
-}
-
-async fn shoot(client: &Client, name: &str) {
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
-}
-
-/// Waits until the browser is at a path starting with `prefix` (a click
-/// returns before the navigation it starts has finished).
-async fn wait_for_path(client: &Client, prefix: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let url = client.current_url().await.unwrap();
-        if url.path().starts_with(prefix) {
-            return url.to_string();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never reached {prefix}; at {url}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn source(client: &Client) -> String {
-    client.source().await.unwrap()
-}
-
-/// The API as the admin: JSON in, JSON out.
-async fn api(server: &Server, token: &str, method: &str, path: &str, body: Option<Value>) -> Value {
-    let client = reqwest::Client::new();
-    let url = format!("{}{path}", server.url);
-    let request = match method {
-        "POST" => client.post(&url),
-        "PUT" => client.put(&url),
-        _ => client.get(&url),
-    }
-    .bearer_auth(token);
-    let request = match body {
-        Some(body) => request.json(&body),
-        None => request,
-    };
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert!(status.is_success(), "{method} {path}: {status} {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
-fn encode(pairs: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
-}
+/// The height of a window that holds a whole page.
+const TALL: u32 = 2200;
 
 /// Registers the Backstage example catalog through the API.
 async fn load_examples(server: &Server, admin: &str) {
@@ -169,65 +35,6 @@ async fn load_examples(server: &Server, admin: &str) {
         )
         .await;
     }
-}
-
-/// The `name=value` pair of cookie `name` that a response sets.
-fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .filter_map(|value| value.split(';').next())
-        .find(|pair| pair.split_once('=').is_some_and(|(key, _)| key == name))
-        .map(str::to_string)
-}
-
-/// A signed-in HTTP session without a browser: the cookie to send.
-async fn sign_in(server: &Server, token: &str) -> String {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let form = client
-        .get(format!("{}/login", server.url))
-        .send()
-        .await
-        .unwrap();
-    let login_cookie = set_cookie(form.headers(), "pave_login_csrf").unwrap();
-    let html = form.text().await.unwrap();
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_string();
-    let response = client
-        .post(format!("{}/login", server.url))
-        .header("cookie", login_cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(encode(&[
-            ("csrf", csrf.as_str()),
-            ("token", token),
-            ("next", "/"),
-        ]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
-    set_cookie(response.headers(), "pave_session").expect("a session cookie")
-}
-
-async fn page(server: &Server, cookie: &str, path: &str) -> (u16, String) {
-    let response = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(format!("{}{path}", server.url))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
 }
 
 /// The count the explorer shows for `value` in a facet list.
@@ -301,7 +108,7 @@ async fn the_portal_works_end_to_end_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&client, "/catalog").await;
+    wait_for_path(&client, "/catalog", NAVIGATION).await;
     client.goto(&format!("{}/", server.url)).await.unwrap();
     let home = source(&client).await;
     assert!(home.contains("Recently changed") && home.contains("Processing errors"));
@@ -333,7 +140,7 @@ async fn the_portal_works_end_to_end_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&client, "/catalog/component/default/petstore").await;
+    wait_for_path(&client, "/catalog/component/default/petstore", NAVIGATION).await;
     let entity = source(&client).await;
     assert!(entity.contains("<h1>petstore</h1>"), "{entity}");
     assert!(entity.contains("class=\"pave-graph\"") || entity.contains("pave-graph"));
@@ -342,10 +149,7 @@ async fn the_portal_works_end_to_end_in_a_real_browser() {
         .find(Locator::Css(".graph-frame svg"))
         .await
         .expect("the dependency graph is drawn");
-    // Tall windows, so the whole page is in the picture.
-    client.set_window_size(1366, 2200).await.unwrap();
-    shoot(&client, "04-entity").await;
-    client.set_window_size(1366, 900).await.unwrap();
+    shoot_tall(&client, "04-entity", TALL).await;
 
     // Follow a relation to the API: its OpenAPI definition reads as operations.
     client
@@ -357,12 +161,10 @@ async fn the_portal_works_end_to_end_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&client, "/catalog/api/default/petstore").await;
+    wait_for_path(&client, "/catalog/api/default/petstore", NAVIGATION).await;
     let api_page = source(&client).await;
     assert!(api_page.contains("method-get") && api_page.contains("/pets"));
-    client.set_window_size(1366, 2200).await.unwrap();
-    shoot(&client, "05-api").await;
-    client.set_window_size(1366, 900).await.unwrap();
+    shoot_tall(&client, "05-api", TALL).await;
 
     // Filter the explorer by owner through its facet.
     client
@@ -397,9 +199,7 @@ async fn the_portal_works_end_to_end_in_a_real_browser() {
     assert!(!owners.is_empty());
     assert!(owners.iter().all(|owner| owner == "team-c"), "{owners:?}");
     shoot(&client, "06-explorer").await;
-    client.set_window_size(390, 844).await.unwrap();
-    shoot(&client, "07-explorer-phone").await;
-    client.set_window_size(1366, 900).await.unwrap();
+    shoot_phone(&client, "07-explorer-phone").await;
 
     // A bad parameter is a friendly page, not a stack trace.
     client
@@ -419,7 +219,7 @@ async fn the_portal_works_end_to_end_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&client, "/login").await;
+    wait_for_path(&client, "/login", NAVIGATION).await;
     client.goto(&format!("{}/", server.url)).await.unwrap();
     assert!(
         client
@@ -440,28 +240,11 @@ async fn an_entity_hidden_by_policy_appears_nowhere_in_the_portal() {
     let server = Server::start(data.path(), &database);
     let admin = server.admin_token().unwrap();
     load_examples(&server, &admin).await;
-    let guest = api(
+    let guest = token_for(&server, &admin, "user:default/guest").await;
+    add_policy(
         &server,
         &admin,
-        "POST",
-        "/api/v1/tokens",
-        Some(json!({"name": "guest", "principal": "user:default/guest"})),
-    )
-    .await["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let current = api(&server, &admin, "GET", "/api/v1/policies", None).await;
-    let source = format!(
-        "{}\n@id(\"hide-petstore\")\nforbid (principal == Pave::User::\"default/guest\", action == Pave::Action::\"catalog.entity.read\", resource is Pave::Entity)\n  when {{ resource.kind == \"component\" && resource.name == \"petstore\" }};\n",
-        current["source"].as_str().unwrap()
-    );
-    api(
-        &server,
-        &admin,
-        "PUT",
-        "/api/v1/policies",
-        Some(json!({"source": source, "version": current["version"]})),
+        "@id(\"hide-petstore\")\nforbid (principal == Pave::User::\"default/guest\", action == Pave::Action::\"catalog.entity.read\", resource is Pave::Entity)\n  when { resource.kind == \"component\" && resource.name == \"petstore\" };\n",
     )
     .await;
 
@@ -529,10 +312,7 @@ async fn bad_input_gets_a_friendly_page_and_forms_need_their_csrf_token() {
             "{path}"
         );
     }
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = plain_client();
     // Signing out without the session's CSRF token does nothing.
     let response = client
         .post(format!("{}/logout", server.url))

@@ -4,309 +4,29 @@
 //! over plain HTTP for what a browser would not show. Screenshots go to
 //! `target/tmp/portal-screenshots/create-*.png`.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use pave_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
 mod common;
-use common::Server;
+use common::browser::{
+    browser, click, element, select, shoot_phone, shoot_tall, sign_in_browser, source,
+    start_driver, wait_for_path,
+};
+use common::portal::{
+    add_policy, api, corpus, hidden, page, plain_client, post, sign_in, token_for, wait_for_entity,
+};
+use common::service::through_router;
+use common::{Server, crypto};
 
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/backstage/catalog-model-examples")
-        .canonicalize()
-        .expect("the corpus is at ../shared/corpus")
-}
+/// How long a page or an element on it may take to come.
+const WAIT: Duration = Duration::from_secs(20);
 
-fn screenshots() -> PathBuf {
-    let directory = Path::new(env!("CARGO_TARGET_TMPDIR")).join("portal-screenshots");
-    std::fs::create_dir_all(&directory).unwrap();
-    directory
-}
-
-/// reqwest and the WebDriver client share rustls; the binary installs ring.
-fn crypto() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// chromedriver on a free port, stopped when dropped.
-struct Driver {
-    child: Child,
-    url: String,
-    profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_driver() -> Driver {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect(
-            "chromedriver is needed for the portal tests: apt-get install -y chromium chromium-driver",
-        );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        profile: tempfile::tempdir().unwrap(),
-    }
-}
-
-async fn browser(driver: &Driver) -> Client {
-    let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|path| Path::new(path).exists())
-        .unwrap_or("/usr/bin/chromium");
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": binary,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-extensions", "--no-first-run",
-                "--window-size=1366,900",
-                format!("--user-data-dir={}", driver.profile.path().display()),
-            ],
-        }),
-    );
-    ClientBuilder::rustls()
-        .expect("a TLS configuration for the WebDriver client")
-        .capabilities(capabilities)
-        .connect(&driver.url)
-        .await
-        .expect("chromedriver answers")
-}
-
-async fn shoot(client: &Client, name: &str) {
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
-}
-
-/// A screenshot of the whole page, however long.
-async fn shoot_tall(client: &Client, name: &str) {
-    client.set_window_size(1366, 1800).await.unwrap();
-    shoot(client, name).await;
-    client.set_window_size(1366, 900).await.unwrap();
-}
-
-/// Waits until the browser is at a path starting with `prefix`.
-async fn wait_for_path(client: &Client, prefix: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let url = client.current_url().await.unwrap();
-        if url.path().starts_with(prefix) {
-            return url.path().to_string();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never reached {prefix}; at {url}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn source(client: &Client) -> String {
-    client.source().await.unwrap()
-}
-
-async fn click(client: &Client, css: &str) {
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|error| panic!("no {css}: {error}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-/// The API as `token`: JSON in, JSON out, and the status.
-async fn call(
-    server: &Server,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let client = reqwest::Client::new();
-    let url = format!("{}{path}", server.url);
-    let request = match method {
-        "POST" => client.post(&url),
-        "PUT" => client.put(&url),
-        _ => client.get(&url),
-    }
-    .bearer_auth(token);
-    let request = match body {
-        Some(body) => request.json(&body),
-        None => request,
-    };
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn api(server: &Server, token: &str, method: &str, path: &str, body: Option<Value>) -> Value {
-    let (status, answer) = call(server, token, method, path, body).await;
-    assert!(
-        (200..300).contains(&status),
-        "{method} {path}: {status} {answer}"
-    );
-    answer
-}
-
-/// A token for another principal, made by the admin.
-async fn token_for(server: &Server, admin: &str, principal: &str) -> String {
-    api(
-        server,
-        admin,
-        "POST",
-        "/api/v1/tokens",
-        Some(json!({"name": format!("test {principal}"), "principal": principal})),
-    )
-    .await["token"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-/// Waits until the catalog has read `reference` (locations are read at
-/// start-up and when registered, in the background).
-async fn wait_for_entity(server: &Server, token: &str, path: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, _) = call(server, token, "GET", path, None).await;
-        if status == 200 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{path} never appeared");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .filter_map(|value| value.split(';').next())
-        .find(|pair| pair.split_once('=').is_some_and(|(key, _)| key == name))
-        .map(str::to_string)
-}
-
-fn plain_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// A signed-in HTTP session without a browser: the cookie to send.
-async fn sign_in(server: &Server, token: &str) -> String {
-    let client = plain_client();
-    let form = client
-        .get(format!("{}/login", server.url))
-        .send()
-        .await
-        .unwrap();
-    let login_cookie = set_cookie(form.headers(), "pave_login_csrf").unwrap();
-    let html = form.text().await.unwrap();
-    let csrf = hidden(&html, "csrf");
-    let response = client
-        .post(format!("{}/login", server.url))
-        .header("cookie", login_cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(encode(&[("csrf", &csrf), ("token", token), ("next", "/")]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
-    set_cookie(response.headers(), "pave_session").expect("a session cookie")
-}
-
-fn encode(pairs: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
-}
-
-/// The value of the hidden input `name` on a page, unescaped.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let value = html
-        .split(&marker)
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no hidden {name} in {html}"));
-    value
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#60;", "<")
-        .replace("&#62;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#38;", "&")
-        .replace("&amp;", "&")
-}
-
-/// A GET with the session cookie: status and body.
-async fn page(server: &Server, cookie: &str, path: &str) -> (u16, String) {
-    let response = plain_client()
-        .get(format!("{}{path}", server.url))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
-}
-
-/// A form POST with the session cookie: status, `Location` and body.
-async fn post(
-    server: &Server,
-    cookie: &str,
-    path: &str,
-    pairs: &[(&str, &str)],
-) -> (u16, String, String) {
-    let response = plain_client()
-        .post(format!("{}{path}", server.url))
-        .header("cookie", cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(encode(pairs))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    (status, location, response.text().await.unwrap())
-}
+/// The height of a window that holds a whole page.
+const TALL: u32 = 1800;
 
 /// Waits for a task to finish, through the API; returns it.
 async fn finished_task(server: &Server, token: &str, id: &str) -> Value {
@@ -363,30 +83,11 @@ async fn a_golden_path_runs_from_the_portal_in_a_real_browser() {
 
     let driver = start_driver();
     let client = browser(&driver).await;
-    client.goto(&format!("{}/login", server.url)).await.unwrap();
-    client
-        .find(Locator::Css("#token"))
-        .await
-        .unwrap()
-        .send_keys(&admin)
-        .await
-        .unwrap();
-    click(&client, "form[action='/login'] button").await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while client
-        .current_url()
-        .await
-        .unwrap()
-        .path()
-        .starts_with("/login")
-    {
-        assert!(Instant::now() < deadline, "signing in did not finish");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    sign_in_browser(&client, &server, &admin).await;
 
     // The header's Create link leads to the gallery.
     click(&client, "header.top nav a[href='/create']").await;
-    wait_for_path(&client, "/create").await;
+    wait_for_path(&client, "/create", WAIT).await;
     client
         .wait()
         .for_element(Locator::Css(".template-card"))
@@ -396,7 +97,7 @@ async fn a_golden_path_runs_from_the_portal_in_a_real_browser() {
     assert!(gallery.contains("Python service"), "{gallery}");
     assert!(gallery.contains("Rust service"));
     assert!(gallery.contains("aria-current=\"page\">Create</a>"));
-    shoot_tall(&client, "create-gallery").await;
+    shoot_tall(&client, "create-gallery", TALL).await;
 
     // Choose the Python service; page 1 with a bad name shows the server's
     // message next to the field (the browser's own check is turned off, or
@@ -406,20 +107,14 @@ async fn a_golden_path_runs_from_the_portal_in_a_real_browser() {
         "a.button[href='/create/templates/default/python-service']",
     )
     .await;
-    wait_for_path(&client, "/create/templates/default/python-service").await;
+    wait_for_path(&client, "/create/templates/default/python-service", WAIT).await;
     let name = client
         .wait()
         .for_element(Locator::Css("#f-name"))
         .await
         .unwrap();
     name.send_keys("Bad Name").await.unwrap();
-    client
-        .find(Locator::Css("select#f-owner"))
-        .await
-        .unwrap()
-        .select_by_value("group:default/team-a")
-        .await
-        .unwrap();
+    select(&client, "select#f-owner", "group:default/team-a").await;
     client
         .execute(
             "document.getElementById('wizard').noValidate = true; return null;",
@@ -428,12 +123,7 @@ async fn a_golden_path_runs_from_the_portal_in_a_real_browser() {
         .await
         .unwrap();
     click(&client, ".wizard-actions button[value='next']").await;
-    let error = client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#f-name-error"))
-        .await
-        .unwrap();
+    let error = element(&client, "#f-name-error", WAIT).await;
     let message = error.text().await.unwrap();
     assert!(message.contains("Bad Name"), "{message}");
     let wizard = source(&client).await;
@@ -442,10 +132,8 @@ async fn a_golden_path_runs_from_the_portal_in_a_real_browser() {
         "{wizard}"
     );
     assert!(wizard.contains("One thing needs fixing"));
-    shoot_tall(&client, "create-wizard-error").await;
-    client.set_window_size(390, 844).await.unwrap();
-    shoot(&client, "create-wizard-phone").await;
-    client.set_window_size(1366, 900).await.unwrap();
+    shoot_tall(&client, "create-wizard-error", TALL).await;
+    shoot_phone(&client, "create-wizard-phone").await;
 
     // Fix it; the owner chosen before is still chosen.
     let name = client.find(Locator::Css("#f-name")).await.unwrap();
@@ -462,12 +150,7 @@ async fn a_golden_path_runs_from_the_portal_in_a_real_browser() {
     click(&client, ".wizard-actions button[value='next']").await;
 
     // Page 2: the repository, in Pave's own git hosting.
-    let repo_owner = client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#f-repoUrl-owner"))
-        .await
-        .unwrap();
+    let repo_owner = element(&client, "#f-repoUrl-owner", WAIT).await;
     let host = client
         .find(Locator::Css("#f-repoUrl-host option[selected]"))
         .await
@@ -484,12 +167,7 @@ async fn a_golden_path_runs_from_the_portal_in_a_real_browser() {
     click(&client, ".wizard-actions button[value='next']").await;
 
     // The review shows every value.
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(".wizard-actions button[value='create']"))
-        .await
-        .unwrap();
+    element(&client, ".wizard-actions button[value='create']", WAIT).await;
     let review = source(&client).await;
     for value in [
         "<dd>orders</dd>",
@@ -499,11 +177,11 @@ async fn a_golden_path_runs_from_the_portal_in_a_real_browser() {
     ] {
         assert!(review.contains(value), "{value} in {review}");
     }
-    shoot_tall(&client, "create-review").await;
+    shoot_tall(&client, "create-review", TALL).await;
 
     // Create: the task page follows the task to its end.
     click(&client, ".wizard-actions button[value='create']").await;
-    let task_path = wait_for_path(&client, "/create/tasks/").await;
+    let task_path = wait_for_path(&client, "/create/tasks/", WAIT).await;
     let task_id = task_path.trim_start_matches("/create/tasks/").to_string();
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
@@ -545,7 +223,7 @@ async fn a_golden_path_runs_from_the_portal_in_a_real_browser() {
     let done = source(&client).await;
     assert!(done.contains("Next steps"), "{done}");
     assert!(done.contains("Beginning step Fetch the skeleton"));
-    shoot_tall(&client, "create-task-completed").await;
+    shoot_tall(&client, "create-task-completed", TALL).await;
 
     // The golden path ends with the service running in dev, through the router.
     let dev = client
@@ -558,24 +236,12 @@ async fn a_golden_path_runs_from_the_portal_in_a_real_browser() {
         .unwrap_or_default();
     let router = server.router_port();
     assert_eq!(dev, format!("http://orders--dev.localhost:{router}"));
-    let answer = {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", router)).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        write!(
-            stream,
-            "GET / HTTP/1.1\r\nHost: orders--dev.localhost\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).unwrap();
-        answer
-    };
+    let answer = through_router(router, "orders--dev.localhost");
     assert!(
-        answer.split(' ').nth(1) == Some("200") && answer.contains("\"service\": \"orders\""),
-        "{answer}"
+        answer.as_ref().is_some_and(
+            |(status, body)| *status == 200 && body.contains("\"service\": \"orders\"")
+        ),
+        "{answer:?}"
     );
 
     // The output leads to the new component, owned by the chosen group.
@@ -586,7 +252,7 @@ async fn a_golden_path_runs_from_the_portal_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&client, "/catalog/component/default/orders").await;
+    wait_for_path(&client, "/catalog/component/default/orders", WAIT).await;
     let component = source(&client).await;
     assert!(component.contains("<h1>orders</h1>"), "{component}");
     assert!(component.contains("group:default/team-a"), "{component}");
@@ -731,6 +397,20 @@ async fn fill_in(server: &Server, cookie: &str, seconds: &str) -> String {
     review
 }
 
+/// Presses Create on the review page `review` of the wizard at `path`:
+/// status, `Location` and body.
+async fn create(server: &Server, cookie: &str, path: &str, review: &str) -> (u16, String, String) {
+    let pairs = [
+        ("csrf", hidden(review, "csrf")),
+        ("state", hidden(review, "state")),
+        ("draft", hidden(review, "draft")),
+        ("page", "2".to_string()),
+        ("go", "create".to_string()),
+    ];
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    post(server, cookie, path, &pairs).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_wizard_checks_every_page_keeps_secrets_out_of_pages_and_follows_policies() {
     crypto();
@@ -840,15 +520,7 @@ async fn the_wizard_checks_every_page_keeps_secrets_out_of_pages_and_follows_pol
     let review = fill_in(&server, &cookie, "0").await;
     assert!(review.contains("<dd>ada</dd>") && review.contains("<dd>••••</dd>"));
     assert!(!review.contains("s3cret"));
-    let pairs = [
-        ("csrf", hidden(&review, "csrf")),
-        ("state", hidden(&review, "state")),
-        ("draft", hidden(&review, "draft")),
-        ("page", "2".to_string()),
-        ("go", "create".to_string()),
-    ];
-    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let (status, location, _) = post(&server, &cookie, path, &pairs).await;
+    let (status, location, _) = create(&server, &cookie, path, &review).await;
     assert_eq!(status, 303);
     let id = location
         .strip_prefix("/create/tasks/")
@@ -901,15 +573,7 @@ async fn the_wizard_checks_every_page_keeps_secrets_out_of_pages_and_follows_pol
     // A running task can be cancelled; meanwhile its page reloads itself
     // without JavaScript and offers the live view.
     let review = fill_in(&server, &cookie, "30").await;
-    let pairs = [
-        ("csrf", hidden(&review, "csrf")),
-        ("state", hidden(&review, "state")),
-        ("draft", hidden(&review, "draft")),
-        ("page", "2".to_string()),
-        ("go", "create".to_string()),
-    ];
-    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let (_, running, _) = post(&server, &cookie, path, &pairs).await;
+    let (_, running, _) = create(&server, &cookie, path, &review).await;
     let (_, shown) = page(&server, &cookie, &running).await;
     assert!(shown.contains("<noscript><meta http-equiv=\"refresh\" content=\"2\"></noscript>"));
     assert!(shown.contains(&format!("data-task-events=\"{running}/events\"")));
@@ -937,17 +601,10 @@ async fn the_wizard_checks_every_page_keeps_secrets_out_of_pages_and_follows_pol
     // Another user: no task of the admin's, and a template a policy keeps
     // them from running has no Choose button and a 403 wizard.
     let guest = token_for(&server, &admin, "user:default/guest").await;
-    let current = api(&server, &admin, "GET", "/api/v1/policies", None).await;
-    let source = format!(
-        "{}\n@id(\"no-demo-for-guest\")\nforbid (principal == Pave::User::\"default/guest\", action == Pave::Action::\"scaffolder.template.run\", resource is Pave::Entity)\n  when {{ resource.tags.contains(\"demo\") }};\n",
-        current["source"].as_str().unwrap()
-    );
-    api(
+    add_policy(
         &server,
         &admin,
-        "PUT",
-        "/api/v1/policies",
-        Some(json!({"source": source, "version": current["version"]})),
+        "@id(\"no-demo-for-guest\")\nforbid (principal == Pave::User::\"default/guest\", action == Pave::Action::\"scaffolder.template.run\", resource is Pave::Entity)\n  when { resource.tags.contains(\"demo\") };\n",
     )
     .await;
     let guest_cookie = sign_in(&server, &guest).await;

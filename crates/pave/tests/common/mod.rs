@@ -1,11 +1,17 @@
-//! What the `pave` binary's tests share: a real server process.
-// Each test binary uses a different part of this module.
+//! What the `pave` binary's tests share: a real server process, and (in
+//! the submodules) a browser, the portal over HTTP and a service to deploy.
+// Each test binary uses a different part of this module (and of its
+// submodules, which this covers too).
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod portal;
+pub mod service;
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
@@ -13,6 +19,11 @@ use pave_store::Backend;
 use pave_store::testing::TestDatabase;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_pave");
+
+/// reqwest and the WebDriver client share rustls; the binary installs ring.
+pub fn crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
 
 /// A running `pave` server process.
 pub struct Server {
@@ -187,11 +198,17 @@ impl Drop for Server {
 
 /// A minimal HTTP/1.1 GET, so health checks need no client library.
 pub fn http_get(address: &str, path: &str) -> Option<(u16, String)> {
+    http_get_host(address, address, path)
+}
+
+/// A minimal HTTP/1.1 GET to `address` with `Host: host`: the status and
+/// the whole response.
+pub fn http_get_host(address: impl ToSocketAddrs, host: &str, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(address).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
     )
     .ok()?;
     let mut response = String::new();
@@ -226,4 +243,19 @@ pub fn api_get(address: &str, path: &str, token: &str) -> (u16, serde_json::Valu
         status,
         serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
     )
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The standard output of a command that must have succeeded.
+pub fn succeeded(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "expected success\nstdout: {}\nstderr: {}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
 }
