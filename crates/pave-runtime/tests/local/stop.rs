@@ -130,8 +130,10 @@ async fn delete_environment_stops_everything_and_removes_its_state() {
 
 #[tokio::test]
 async fn shutdown_stops_every_instance_and_refuses_new_plans() {
+    // A long grace, so "SIGTERM was enough" is told apart from "SIGKILL
+    // was needed" even on a loaded machine.
     let fixture = Fixture::with_options(LocalOptions {
-        stop_grace: Duration::from_secs(3),
+        stop_grace: Duration::from_secs(20),
         ..fast_options()
     });
     let runtime = &fixture.runtime;
@@ -160,7 +162,7 @@ async fn shutdown_stops_every_instance_and_refuses_new_plans() {
     let started = std::time::Instant::now();
     runtime.shutdown().await.expect("shutdown");
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(15),
         "SIGTERM was not enough: the grace period passed"
     );
     for pid in pids {

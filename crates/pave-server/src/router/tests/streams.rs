@@ -13,7 +13,8 @@ use crate::router::{Route, RouterOptions, RoutingTable};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn router_streams_server_sent_events_as_they_come() {
     bounded(async {
-        let gap = Duration::from_millis(200);
+        // Generous, so a loaded machine still tells streaming from buffering.
+        let gap = Duration::from_millis(500);
         let (upstream, log) = event_upstream(3, gap).await;
         let table = RoutingTable::new();
         table.set_environment(
@@ -59,9 +60,9 @@ async fn router_streams_server_sent_events_as_they_come() {
             "event 2 arrived only after event {} was sent",
             arrivals[1].1
         );
-        // And loosely on time: the first event within 150 ms of being sent.
+        // And loosely on time: the first event well before the next is sent.
         let delay = arrivals[0].0.duration_since(sent_at[0]);
-        assert!(delay < Duration::from_millis(150), "event 1 took {delay:?}");
+        assert!(delay < Duration::from_millis(400), "event 1 took {delay:?}");
         router.stop().await;
     })
     .await;
