@@ -33,28 +33,6 @@ pub(crate) fn deployment_json(deployment: &Deployment) -> Value {
     value
 }
 
-/// The URLs an environment answers at, from the router's table.
-fn urls_of(state: &AppState, environment: &str) -> Vec<String> {
-    let port = state.deployer.router_port();
-    let mut urls: Vec<String> = state
-        .router_table
-        .routes()
-        .into_iter()
-        .filter(|(name, _)| name == environment)
-        .map(|(_, route)| {
-            let path = if route.path_prefix == "/" {
-                String::new()
-            } else {
-                route.path_prefix.clone()
-            };
-            format!("http://{}:{port}{path}", route.host)
-        })
-        .collect();
-    urls.sort();
-    urls.dedup();
-    urls
-}
-
 /// The deployments whose component the caller may read: the others are
 /// left out, as hidden catalog entities are everywhere else.
 async fn readable(
@@ -135,7 +113,7 @@ async fn environment_json(
         })
         .collect();
     value["deployments"] = Value::Array(running);
-    value["urls"] = json!(urls_of(state, &environment.name));
+    value["urls"] = json!(state.environment_urls(&environment.name, None));
     Ok(value)
 }
 

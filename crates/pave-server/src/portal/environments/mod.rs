@@ -243,29 +243,6 @@ fn short(commit: &str) -> String {
     commit.get(..12).unwrap_or(commit).to_string()
 }
 
-/// The URLs an environment answers at, from the router's table (as the
-/// API's `urls`).
-fn urls_of(state: &AppState, environment: &str) -> Vec<String> {
-    let port = state.deployer.router_port();
-    let mut urls: Vec<String> = state
-        .router_table
-        .routes()
-        .into_iter()
-        .filter(|(name, _)| name == environment)
-        .map(|(_, route)| {
-            let path = if route.path_prefix == "/" {
-                String::new()
-            } else {
-                route.path_prefix.clone()
-            };
-            format!("http://{}:{port}{path}", route.host)
-        })
-        .collect();
-    urls.sort();
-    urls.dedup();
-    urls
-}
-
 /// The URLs an active deployment answers at now: the router's routes for
 /// its workload in its environment. The recorded `resolved.urls` carry the
 /// router's port at the time of the deploy, which a restart on another port
@@ -276,26 +253,10 @@ fn live_urls(state: &AppState, deployment: &Deployment) -> Vec<String> {
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let port = state.deployer.router_port();
-    let mut urls: Vec<String> = state
-        .router_table
-        .routes()
-        .into_iter()
-        .filter(|(name, route)| *name == deployment.environment && route.workload == workload)
-        .map(|(_, route)| {
-            let path = if route.path_prefix == "/" {
-                String::new()
-            } else {
-                route.path_prefix.clone()
-            };
-            format!("http://{}:{port}{path}", route.host)
-        })
-        .collect();
+    let urls = state.environment_urls(&deployment.environment, Some(workload));
     if urls.is_empty() {
         return deployment_urls(deployment);
     }
-    urls.sort();
-    urls.dedup();
     urls
 }
 

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::component::DeploymentView;
 use super::{
     FORM_TYPES, When, audit, check_csrf, component_links, creatable_types, forbidden, form_field,
-    form_pairs, live_urls, may_environment, may_platform, short, status_class, urls_of,
+    form_pairs, live_urls, may_environment, may_platform, short, status_class,
 };
 use crate::portal::session::Viewer;
 use crate::portal::views::Chrome;
@@ -210,7 +210,7 @@ async fn rows(
                 href: environment_href(parent),
             }),
             expires: environment.expires_at.as_deref().map(When::of),
-            urls: urls_of(state, &environment.name),
+            urls: state.environment_urls(&environment.name, None),
             running: deployments
                 .iter()
                 .filter_map(|deployment| {
@@ -554,7 +554,7 @@ async fn detail_page(
             head_commit: source.head_commit.clone(),
         }),
         config,
-        urls: urls_of(state, &environment.name),
+        urls: state.environment_urls(&environment.name, None),
         running,
         history,
         more_history,
