@@ -438,6 +438,9 @@ pub struct LogsArgs {
     /// Lines per stream (1 to 5000) [default: 200].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=5000))]
     pub tail: Option<u32>,
+    /// Keep printing lines as they are written, until the deployment stops or Ctrl-C.
+    #[arg(long, short)]
+    pub follow: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -299,6 +299,36 @@ async fn a_killed_pave_comes_back_to_the_same_processes_and_reaps_expired_previe
         deployment["resolved"].get("instance").is_none(),
         "the API leaks the runtime instance"
     );
+    // Its logs can be followed: the tail arrives as server-sent events.
+    let mut stream = api
+        .http
+        .get(format!(
+            "{}/api/v1/deployments/{}/logs?follow=true",
+            api.base,
+            deployment["id"].as_str().unwrap_or_default()
+        ))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .expect("follow");
+    assert_eq!(
+        stream.headers()["content-type"].to_str().unwrap_or(""),
+        "text/event-stream"
+    );
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !seen.contains("starting on") && Instant::now() < deadline {
+        if let Ok(Ok(Some(chunk))) =
+            tokio::time::timeout(Duration::from_secs(10), stream.chunk()).await
+        {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+    assert!(
+        seen.contains("event: line") && seen.contains("starting on"),
+        "{seen}"
+    );
+    drop(stream);
     // A preview that expires while Pave is down.
     let (status, preview) = api
         .call(

@@ -503,18 +503,23 @@ pub struct LogsQuery {
     process: Option<String>,
     /// Lines per stream (1–5000, default 200).
     tail: Option<usize>,
+    /// `true`: server-sent events (`event: line`), the tail first, then
+    /// lines as they are written, until the deployment stops running.
+    follow: Option<bool>,
 }
 
-/// The last lines a deployment's process wrote.
+/// The last lines a deployment's process wrote, or (`follow=true`) a stream
+/// of them as they are written.
 #[utoipa::path(get, path = "/api/v1/deployments/{id}/logs", tag = "deploy",
     params(("id" = String, Path), LogsQuery),
-    responses((status = 200, description = "{process, lines: [{stream, text}]}", body = Object), (status = 404, description = "Not running here")))]
+    responses((status = 200, description = "{process, lines: [{stream, text}]}, or text/event-stream of lines with follow=true", body = Object), (status = 404, description = "Not running here")))]
 pub async fn logs(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     Query(query): Query<LogsQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let deployment = readable_deployment(&state, &caller, &id).await?;
     let process = match query.process {
         Some(process) => process,
@@ -523,13 +528,37 @@ pub async fn logs(
             .unwrap_or("main")
             .to_string(),
     };
-    let lines = state
-        .deployer
-        .runtime()
+    let not_running =
+        |error| ApiError::not_found(format!("no logs for deployment `{id}`: {error}"));
+    let runtime = state.deployer.runtime();
+    let lines = runtime
         .logs(&id, &process, query.tail.unwrap_or(200).clamp(1, 5000))
         .await
-        .map_err(|error| ApiError::not_found(format!("no logs for deployment `{id}`: {error}")))?;
-    Ok(axum::Json(json!({"process": process, "lines": lines})))
+        .map_err(not_running)?;
+    if !query.follow.unwrap_or(false) {
+        return Ok(axum::Json(json!({"process": process, "lines": lines})).into_response());
+    }
+    let follower = runtime
+        .follow_logs(&id, &process)
+        .await
+        .map_err(not_running)?;
+    let tail = futures_util::stream::iter(lines);
+    let live = futures_util::stream::unfold(follower, |mut follower| async move {
+        follower.next().await.map(|line| (line, follower))
+    });
+    use futures_util::StreamExt;
+    let events = tail.chain(live).map(|line| {
+        Ok::<_, std::convert::Infallible>(
+            axum::response::sse::Event::default()
+                .event("line")
+                .data(json!(line).to_string()),
+        )
+    });
+    Ok(axum::response::sse::Sse::new(events)
+        .keep_alive(
+            axum::response::sse::KeepAlive::new().interval(std::time::Duration::from_secs(15)),
+        )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

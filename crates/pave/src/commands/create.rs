@@ -957,19 +957,19 @@ async fn finished_without_stream(
 
 /// One dispatched server-sent event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct SseEvent {
+pub(crate) struct SseEvent {
     /// The last event id seen (ids carry over to later events).
-    id: Option<String>,
+    pub(crate) id: Option<String>,
     /// `event:`, or `message`.
-    event: String,
+    pub(crate) event: String,
     /// The `data:` lines, joined with newlines.
-    data: String,
+    pub(crate) data: String,
 }
 
 /// Reads a `text/event-stream` in chunks as they arrive, whatever their
 /// boundaries (the middle of a line or of a UTF-8 character).
 #[derive(Debug, Default)]
-struct SseParser {
+pub(crate) struct SseParser {
     line: Vec<u8>,
     after_cr: bool,
     started: bool,
@@ -981,7 +981,7 @@ struct SseParser {
 
 impl SseParser {
     /// Feeds bytes; returns the events they complete.
-    fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
         let mut events = Vec::new();
         for &byte in bytes {
             if std::mem::take(&mut self.after_cr) && byte == b'\n' {

@@ -499,16 +499,50 @@ pub async fn logs(global: &Global, args: &LogsArgs) -> anyhow::Result<()> {
     if let Some(tail) = args.tail {
         query.push(("tail", tail.to_string()));
     }
+    let path = format!("/api/v1/deployments/{}/logs", path_segment(&id));
+    if args.follow {
+        return follow_logs(&client, &path, query).await;
+    }
     let logs = client
-        .send_with(
-            Method::GET,
-            &format!("/api/v1/deployments/{}/logs", path_segment(&id)),
-            &query,
-            None,
-        )
+        .send_with(Method::GET, &path, &query, None)
         .await
         .map_err(explain)?;
     output::print(global.output, &logs, logs_text)
+}
+
+/// Prints the tail, then each line as the process writes it, until the
+/// deployment stops running (the server ends the stream) or Ctrl-C.
+async fn follow_logs(
+    client: &Client,
+    path: &str,
+    mut query: Vec<(&str, String)>,
+) -> anyhow::Result<()> {
+    query.push(("follow", "true".into()));
+    let mut response = client.stream(path, &query, None).await.map_err(explain)?;
+    let mut parser = crate::commands::create::SseParser::default();
+    let mut out = std::io::stdout().lock();
+    loop {
+        let chunk = tokio::select! {
+            chunk = response.chunk() => chunk?,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let Some(chunk) = chunk else {
+            return Ok(());
+        };
+        for event in parser.push(&chunk) {
+            if event.event != "line" {
+                continue;
+            }
+            let line: Value = serde_json::from_str(&event.data).unwrap_or(Value::Null);
+            let marker = if text(&line, "stream") == Some("stderr") {
+                "stderr| "
+            } else {
+                ""
+            };
+            writeln!(out, "{marker}{}", text(&line, "text").unwrap_or(""))?;
+            out.flush()?;
+        }
+    }
 }
 
 /// Log lines as written; standard error lines marked `stderr|`, and the
