@@ -1,6 +1,7 @@
 //! Converging an environment to a plan, deleting environments, and shutting
-//! down: everything that starts or stops processes. These operations are
-//! serialized by the runtime's apply lock.
+//! down: everything that starts or stops processes. Changes to one
+//! environment are serialized; environments change side by side; a shutdown
+//! waits for every change in flight and refuses new ones.
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;
@@ -32,9 +33,11 @@ struct Start<'a> {
 impl LocalRuntime {
     pub(super) async fn apply_plan(&self, plan: &EnvironmentPlan) -> Result<(), RuntimeError> {
         plan.validate()?;
-        let _serialized = self.inner.apply_lock.lock().await;
-        self.ensure_running()?;
         let environment = plan.environment.as_str();
+        let _changing = self.inner.changes.read().await;
+        let environment_lock = self.inner.environment_lock(environment);
+        let _serialized = environment_lock.lock().await;
+        self.ensure_running()?;
 
         // 1. Nothing changes if the plan conflicts with what runs.
         let mut new = Vec::new();
@@ -264,7 +267,9 @@ impl LocalRuntime {
             // No state can exist under a name the runtime would never use.
             return Ok(());
         }
-        let _serialized = self.inner.apply_lock.lock().await;
+        let _changing = self.inner.changes.read().await;
+        let environment_lock = self.inner.environment_lock(environment);
+        let _serialized = environment_lock.lock().await;
         let removed: Vec<Supervised> = {
             let mut instances = lock(&self.inner.instances);
             let ids: Vec<String> = instances
@@ -287,7 +292,7 @@ impl LocalRuntime {
 
     pub(super) async fn stop_everything(&self) -> Result<(), RuntimeError> {
         self.inner.shut_down.store(true, Ordering::SeqCst);
-        let _serialized = self.inner.apply_lock.lock().await;
+        let _exclusive = self.inner.changes.write().await;
         let all = std::mem::take(&mut *lock(&self.inner.instances));
         let result = self
             .stop_instances(all.into_values().collect(), false)

@@ -177,8 +177,12 @@ struct Inner {
     layout: Layout,
     options: LocalOptions,
     instances: Mutex<BTreeMap<String, Supervised>>,
-    /// Serializes apply, delete and shutdown.
-    apply_lock: tokio::sync::Mutex<()>,
+    /// Applies and deletes hold it shared, shutdown exclusively: a shutdown
+    /// waits for changes in flight, and none starts after it.
+    changes: tokio::sync::RwLock<()>,
+    /// Serializes applies and deletes of one environment; environments
+    /// change side by side, so a slow stop in one never holds up another.
+    environment_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
     shut_down: AtomicBool,
     /// Stop senders of abandoned instances, kept so that their supervisors
     /// never see a closed channel (which means "stop").
@@ -193,6 +197,17 @@ struct Supervised {
     snapshot: Arc<watch::Sender<Snapshot>>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+impl Inner {
+    /// The lock of one environment's applies and deletes.
+    fn environment_lock(&self, environment: &str) -> Arc<tokio::sync::Mutex<()>> {
+        Arc::clone(
+            lock(&self.environment_locks)
+                .entry(environment.to_owned())
+                .or_default(),
+        )
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -213,7 +228,8 @@ impl LocalRuntime {
                 layout: Layout::new(root),
                 options: options.normalized(),
                 instances: Mutex::new(BTreeMap::new()),
-                apply_lock: tokio::sync::Mutex::new(()),
+                changes: tokio::sync::RwLock::new(()),
+                environment_locks: Mutex::new(BTreeMap::new()),
                 shut_down: AtomicBool::new(false),
                 abandoned: Mutex::new(Vec::new()),
             }),

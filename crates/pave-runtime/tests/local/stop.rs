@@ -189,3 +189,46 @@ async fn shutdown_stops_every_instance_and_refuses_new_plans() {
         .expect_err("shut down");
     assert!(matches!(error, RuntimeError::ShutDown), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_stop_in_one_environment_does_not_hold_up_another() {
+    let fixture = Fixture::with_options(LocalOptions {
+        stop_grace: Duration::from_secs(4),
+        ..fast_options()
+    });
+    let runtime = fixture.runtime.clone();
+    let stubborn = fixture.shell("main", "trap '' TERM; sleep 1000 & wait");
+    runtime
+        .apply(&plan("slow", vec![instance("slow-1", vec![stubborn], &[])]))
+        .await
+        .expect("apply");
+    let leader = pid(&runtime, "slow-1").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Deleting `slow` waits out its grace period in the background...
+    let deleting = {
+        let runtime = runtime.clone();
+        tokio::spawn(async move { runtime.delete_environment("slow").await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ...while another environment starts at once.
+    let started = std::time::Instant::now();
+    runtime
+        .apply(&plan(
+            "fast",
+            vec![instance(
+                "fast-1",
+                vec![fixture.shell("main", "sleep 1000")],
+                &[],
+            )],
+        ))
+        .await
+        .expect("apply fast");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the start waited for another environment's stop: {:?}",
+        started.elapsed()
+    );
+    deleting.await.expect("join").expect("delete");
+    assert!(!alive(leader));
+    runtime.shutdown().await.expect("shutdown");
+}
