@@ -278,14 +278,15 @@ async fn component(state: &AppState, caller: &Caller, reference: &str) -> Result
     .await
 }
 
-/// Checks that the caller may deploy `entity` to `environment`.
+/// Checks that the caller may read `component` and deploy it to
+/// `environment` (deploy, rollback and promote all are `deployment.create`).
 async fn check_deploy(
     state: &AppState,
     caller: &Caller,
-    action: Action,
-    entity: &Value,
+    component_ref: &str,
     environment: &str,
 ) -> Result<(), ApiError> {
+    let entity = component(state, caller, component_ref).await?;
     let found = state
         .deployer
         .environments()
@@ -294,8 +295,27 @@ async fn check_deploy(
         .map_err(|error| deploy_error(error.into()))?;
     let target = DeploymentTarget::new(environment, found.environment_type.as_str());
     EntityAccess::new(state, &caller.principal)
-        .check_deploy(action, entity, &target, caller)
+        .check_deploy(Action::DeploymentCreate, &entity, &target, caller)
         .await
+}
+
+/// Audits a new deployment and answers 201 with it.
+async fn created(
+    state: &AppState,
+    caller: &Caller,
+    deployment: &Deployment,
+    detail: Value,
+) -> (StatusCode, axum::Json<Value>) {
+    audit(
+        state,
+        caller,
+        Action::DeploymentCreate,
+        &format!("entity:{}", deployment.component),
+        Outcome::Success,
+        detail,
+    )
+    .await;
+    (StatusCode::CREATED, axum::Json(deployment_json(deployment)))
 }
 
 /// What a deploy would change, without changing anything.
@@ -331,15 +351,7 @@ pub async fn deploy(
     caller: Caller,
     Json(body): Json<DeployBody>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
-    let entity = component(&state, &caller, &body.component).await?;
-    check_deploy(
-        &state,
-        &caller,
-        Action::DeploymentCreate,
-        &entity,
-        &body.environment,
-    )
-    .await?;
+    check_deploy(&state, &caller, &body.component, &body.environment).await?;
     let deployment = state
         .deployer
         .deploy(DeployRequest {
@@ -350,11 +362,8 @@ pub async fn deploy(
         })
         .await
         .map_err(deploy_error)?;
-    audit(&state, &caller, Action::DeploymentCreate, &format!("entity:{}", deployment.component), Outcome::Success, json!({"deployment": deployment.id, "environment": body.environment, "status": deployment.status})).await;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(deployment_json(&deployment)),
-    ))
+    let detail = json!({"deployment": deployment.id, "environment": body.environment, "status": deployment.status});
+    Ok(created(&state, &caller, &deployment, detail).await)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -374,15 +383,7 @@ pub async fn rollback(
     caller: Caller,
     Json(body): Json<RollbackBody>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
-    let entity = component(&state, &caller, &body.component).await?;
-    check_deploy(
-        &state,
-        &caller,
-        Action::DeploymentCreate,
-        &entity,
-        &body.environment,
-    )
-    .await?;
+    check_deploy(&state, &caller, &body.component, &body.environment).await?;
     let deployment = state
         .deployer
         .rollback(
@@ -393,19 +394,8 @@ pub async fn rollback(
         )
         .await
         .map_err(deploy_error)?;
-    audit(
-        &state,
-        &caller,
-        Action::DeploymentCreate,
-        &format!("entity:{}", deployment.component),
-        Outcome::Success,
-        json!({"deployment": deployment.id, "rollbackTo": deployment.based_on}),
-    )
-    .await;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(deployment_json(&deployment)),
-    ))
+    let detail = json!({"deployment": deployment.id, "rollbackTo": deployment.based_on});
+    Ok(created(&state, &caller, &deployment, detail).await)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -424,8 +414,7 @@ pub async fn promote(
     caller: Caller,
     Json(body): Json<PromoteBody>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
-    let entity = component(&state, &caller, &body.component).await?;
-    check_deploy(&state, &caller, Action::DeploymentCreate, &entity, &body.to).await?;
+    check_deploy(&state, &caller, &body.component, &body.to).await?;
     let deployment = state
         .deployer
         .promote(
@@ -436,19 +425,8 @@ pub async fn promote(
         )
         .await
         .map_err(deploy_error)?;
-    audit(
-        &state,
-        &caller,
-        Action::DeploymentCreate,
-        &format!("entity:{}", deployment.component),
-        Outcome::Success,
-        json!({"deployment": deployment.id, "from": body.from, "to": body.to}),
-    )
-    .await;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(deployment_json(&deployment)),
-    ))
+    let detail = json!({"deployment": deployment.id, "from": body.from, "to": body.to});
+    Ok(created(&state, &caller, &deployment, detail).await)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
